@@ -1,0 +1,110 @@
+"""Audit: one AuditEvent per write, in the caller's transaction (Zulip RealmAuditLog style)."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from dixian.core.models import AuditEvent, FieldChange
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a logged-in user (web/API) or the operator at the command line."""
+
+    user: object | None
+    channel: str = "web"
+
+    @property
+    def name(self) -> str:
+        if self.user is not None:
+            full = getattr(self.user, "full_name", "") or ""
+            return f"{full}（{self.user.username}）" if full else self.user.username
+        try:
+            who = getpass.getuser()
+        except Exception:  # pragma: no cover - no login name in some containers
+            who = "operator"
+        return f"命令行操作员（{who}）"
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return cls(user=None, channel="cli")
+
+
+def as_actor(who) -> Actor:
+    if isinstance(who, Actor):
+        return who
+    return Actor(user=who)
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    object_type: str = "",
+    object_id: str | int = "",
+    object_label: str = "",
+    county_code: str = "",
+    township_code: str = "",
+    village_code: str = "",
+    details: dict | None = None,
+    changes: Iterable[tuple[str, str, object, object]] = (),
+) -> AuditEvent:
+    """Write an audit event (and its field changes) inside the current transaction.
+
+    ``changes`` holds ``(object_type, object_id, field, old, new)`` tuples or ``(field, old, new)``
+    for the event's own object.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the service's transaction")
+    actor = as_actor(actor)
+    event = AuditEvent.objects.create(
+        actor=actor.user,
+        actor_name=actor.name,
+        channel=actor.channel,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        object_label=object_label[:200],
+        county_code=county_code,
+        township_code=township_code,
+        village_code=village_code,
+        details=details or {},
+    )
+    rows = []
+    for change in changes:
+        if len(change) == 3:
+            field, old, new = change
+            otype, oid = object_type, str(object_id)
+        else:
+            otype, oid, field, old, new = change
+        rows.append(
+            FieldChange(
+                event=event,
+                object_type=otype,
+                object_id=str(oid),
+                field=field,
+                old=None if old is None else str(old),
+                new=None if new is None else str(new),
+            )
+        )
+    if rows:
+        FieldChange.objects.bulk_create(rows, batch_size=2000)
+    return event
+
+
+ACTION_LABELS = {
+    "ledger.import": "导入台账",
+    "ledger.import_refused": "台账导入被拒绝",
+    "ledger.export": "导出台账",
+    "person.reveal_id_number": "查看完整证件号码",
+    "household.reveal_phone": "查看完整电话",
+    "deployment.set_jurisdiction": "设置管辖区域",
+    "regions.load": "加载区划代码",
+    "user.add": "新建账户",
+    "user.update": "修改账户",
+    "demo.load": "加载演示数据",
+}
