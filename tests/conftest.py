@@ -41,8 +41,13 @@ def _data_dir(tmp_path, settings):
 def make_user(username, role, region_code, **extra):
     from dixian.accounts.models import User
 
-    user = User.objects.create(username=username, role=role, region_code=region_code, full_name=extra.pop(
-        "full_name", username), **extra)
+    user = User.objects.create(
+        username=username,
+        role=role,
+        region_code=region_code,
+        full_name=extra.pop("full_name", username),
+        **extra,
+    )
     user.set_password("secret-pass-1")
     user.save()
     return user

@@ -76,7 +76,9 @@ def test_later_ledger_updates_and_keeps_history(tmp_path):
     # H002: risk eliminated; the son leaves; H001: wage income changes; a new household H005.
     for r in rows:
         if r["户编号"] == "H002":
-            r.update({"风险是否已消除": "是", "风险消除方式": "帮扶消除", "消除监测时间": "202312", "人数": "2"})
+            r.update(
+                {"风险是否已消除": "是", "风险消除方式": "帮扶消除", "消除监测时间": "202312", "人数": "2"}
+            )
         if r["户编号"] == "H001":
             r["工资性收入"] = "15000.00"
     rows = [r for r in rows if r["姓名"] != "张小明"]
@@ -98,13 +100,17 @@ def test_later_ledger_updates_and_keeps_history(tmp_path):
     assert h2.risk_status == "eliminated" and h2.eliminated_month == 202312 and h2.size == 2
     son = Person.objects.get(name="张小明")
     assert son.active is False
-    changes = {(c.field, c.old, c.new) for c in FieldChange.objects.filter(object_type="household",
-                                                                            object_id=str(h2.pk))}
+    changes = {
+        (c.field, c.old, c.new)
+        for c in FieldChange.objects.filter(object_type="household", object_id=str(h2.pk))
+    }
     assert ("risk_status", "open", "eliminated") in changes
     assert ("eliminated_month", None, "202312") in changes
     h1 = Household.objects.get(household_no="H001")
     assert ("wage_income", "12000.00", "15000.00") in {
-        (c.field, c.old, c.new) for c in FieldChange.objects.filter(object_type="household", object_id=str(h1.pk))}
+        (c.field, c.old, c.new)
+        for c in FieldChange.objects.filter(object_type="household", object_id=str(h1.pk))
+    }
     assert FieldChange.objects.filter(object_type="person", object_id=str(son.pk), field="active").exists()
     # every change hangs on the audited import event
     assert set(FieldChange.objects.values_list("event__action", flat=True)) == {"ledger.import"}
@@ -117,7 +123,12 @@ def test_title_rows_notes_and_noise_are_taken_in_stride(tmp_path):
     rows[2]["证件号码"] = rows[2]["证件号码"].lower()
     rows[1]["工资性收入"] = " 12,000.00 "
     rows[0]["工资性收入"] = "12,000"
-    path = write_xlsx(rows, tmp_path / "noisy.xlsx", title="昔阳县2024年防返贫监测台账", notes="填表说明：以上数据截至2024年6月")
+    path = write_xlsx(
+        rows,
+        tmp_path / "noisy.xlsx",
+        title="昔阳县2024年防返贫监测台账",
+        notes="填表说明：以上数据截至2024年6月",
+    )
     outcome = import_ledger(actor=CLI, path=path)
     assert outcome.summary["persons_added"] == 7
     assert Person.objects.filter(name="万永强").exists()

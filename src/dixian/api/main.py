@@ -1,7 +1,5 @@
 """The HTTP API (django-ninja): read-only registry for now, same services and scope as the pages."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from django.contrib.auth import authenticate

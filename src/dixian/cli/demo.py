@@ -23,7 +23,9 @@ def write_demo(*, out: Path, seed: int = 20231, persons: int | None = None) -> i
     return frame.height
 
 
-def load_demo(*, seed: int = 20231, persons: int | None = None, force: bool = False, console=None, progress=None):
+def load_demo(
+    *, seed: int = 20231, persons: int | None = None, force: bool = False, console=None, progress=None
+):
     from dixian.core.audit import Actor
     from dixian.core.deployment import jurisdiction_code
     from dixian.regions.selectors import code_level
@@ -35,7 +37,9 @@ def load_demo(*, seed: int = 20231, persons: int | None = None, force: bool = Fa
     if persons is None and code_level(root) != "county":
         from dixian.core.errors import ValidationError
 
-        raise ValidationError("默认演示数据按一个县生成：请用 dixian init --region 县级代码，或指定 --persons")
+        raise ValidationError(
+            "默认演示数据按一个县生成：请用 dixian init --region 县级代码，或指定 --persons"
+        )
     actor = Actor.cli()
     imported = None
     if Household.objects.exists() and not force:
@@ -52,8 +56,12 @@ def load_demo(*, seed: int = 20231, persons: int | None = None, force: bool = Fa
         if progress is not None:
             with progress() as bar:
                 task = bar.add_task("导入演示台账", total=100)
-                imported = import_ledger(actor=actor, path=path, file_name=path.name,
-                                         progress=lambda s, f: bar.update(task, description=s, completed=f * 100))
+                imported = import_ledger(
+                    actor=actor,
+                    path=path,
+                    file_name=path.name,
+                    progress=lambda s, f: bar.update(task, description=s, completed=f * 100),
+                )
         else:
             imported = import_ledger(actor=actor, path=path, file_name=path.name)
         if console:
@@ -71,8 +79,10 @@ def ensure_demo_accounts(county_code: str) -> list[dict]:
     from dixian.regions.models import Region
     from dixian.registry.models import Household
 
-    anchor = Household.objects.filter(county_code=county_code, head_name="万永强").first() or \
-        Household.objects.filter(county_code=county_code).order_by("village_code").first()
+    anchor = (
+        Household.objects.filter(county_code=county_code, head_name="万永强").first()
+        or Household.objects.filter(county_code=county_code).order_by("village_code").first()
+    )
     township = anchor.township_code if anchor else ""
     village = anchor.village_code if anchor else ""
     names = dict(Region.objects.filter(code__in=[county_code, township, village]).values_list("code", "name"))
@@ -90,9 +100,22 @@ def ensure_demo_accounts(county_code: str) -> list[dict]:
         user = User.objects.filter(username=username).first()
         if user is None:
             with transaction.atomic():
-                user, _ = user_create(actor=Actor.cli(), username=username, role=role, region_code=code,
-                                      password=DEMO_PASSWORD, full_name=full_name, department=dept)
+                user, _ = user_create(
+                    actor=Actor.cli(),
+                    username=username,
+                    role=role,
+                    region_code=code,
+                    password=DEMO_PASSWORD,
+                    full_name=full_name,
+                    department=dept,
+                )
         password = DEMO_PASSWORD if user.check_password(DEMO_PASSWORD) else "（已修改）"
-        out.append({"role": Role(user.role).label, "region": names.get(user.region_code, user.region_code),
-                    "username": username, "password": password})
+        out.append(
+            {
+                "role": Role(user.role).label,
+                "region": names.get(user.region_code, user.region_code),
+                "username": username,
+                "password": password,
+            }
+        )
     return out

@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-app = typer.Typer(help="底线 Dixian：防止返贫致贫动态监测帮扶系统", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="底线 Dixian：防止返贫致贫动态监测帮扶系统", no_args_is_help=True, add_completion=False
+)
 ledger_app = typer.Typer(help="户籍台账的导入与导出", no_args_is_help=True)
 user_app = typer.Typer(help="账户管理", no_args_is_help=True)
 regions_app = typer.Typer(help="行政区划代码", no_args_is_help=True)
@@ -43,8 +45,14 @@ def _operator():
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                    TimeElapsedColumn(), console=console, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def _migrate(verbose: bool = False) -> None:
@@ -85,7 +93,9 @@ def init(
             dep = set_jurisdiction(actor=_operator(), code=code)
     except DixianError as exc:
         _fail(exc.message)
-    console.print(f"[green]就绪[/]：管辖区域 {dep.name}（{dep.jurisdiction_code}），用时 {time.perf_counter() - t0:.1f} 秒")
+    console.print(
+        f"[green]就绪[/]：管辖区域 {dep.name}（{dep.jurisdiction_code}），用时 {time.perf_counter() - t0:.1f} 秒"
+    )
 
 
 @app.command()
@@ -104,7 +114,9 @@ def demo(
         console.print(f"已写出 {n} 行到 {out}")
         return
     try:
-        result = load_demo(seed=seed, persons=persons or None, force=force, console=console, progress=_progress)
+        result = load_demo(
+            seed=seed, persons=persons or None, force=force, console=console, progress=_progress
+        )
     except Exception as exc:  # noqa: BLE001 - show Chinese message, keep the trace for operators
         from dixian.core.errors import DixianError
 
@@ -138,8 +150,15 @@ def serve(
     from dixian.wsgi import application
 
     console.print(f"底线已启动：[bold]http://{host}:{port}/[/]（Ctrl+C 停止）")
-    waitress_serve(application, host=host, port=port, threads=threads, ident="dixian", channel_timeout=300,
-                   max_request_body_size=512 * 1024 * 1024)
+    waitress_serve(
+        application,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="dixian",
+        channel_timeout=300,
+        max_request_body_size=512 * 1024 * 1024,
+    )
 
 
 @app.command()
@@ -224,7 +243,9 @@ def ledger_export(
 @user_app.command("add")
 def user_add(
     username: str = typer.Argument(...),
-    role: str = typer.Option(..., "--role", help="county_admin / county_staff / township_cadre / village_cadre / leader"),
+    role: str = typer.Option(
+        ..., "--role", help="county_admin / county_staff / township_cadre / village_cadre / leader"
+    ),
     region: str = typer.Option(..., "--region", help="所属区划代码（县 6 位或 12 位；乡镇、村 12 位）"),
     name: str = typer.Option("", "--name", help="姓名"),
     password: str = typer.Option(None, "--password", help="密码（不填则随机生成并显示）"),
@@ -239,9 +260,15 @@ def user_add(
         from django.db import transaction
 
         with transaction.atomic():
-            user, pw = user_create(actor=_operator(), username=username, role=role,
-                                   region_code=region.strip().ljust(12, "0"), password=password, full_name=name,
-                                   department=department)
+            user, pw = user_create(
+                actor=_operator(),
+                username=username,
+                role=role,
+                region_code=region.strip().ljust(12, "0"),
+                password=password,
+                full_name=name,
+                department=department,
+            )
     except DixianError as exc:
         _fail(exc.message)
     console.print(f"[green]已创建[/] {user.username}（{user.role_label}，{user.region_code}），密码：{pw}")
@@ -263,7 +290,9 @@ def user_list():
 
 @regions_app.command("load")
 def regions_load(
-    path: Path = typer.Argument(None, help="区划代码文件（code,name,level,parent_code）；默认随附的山西省数据"),
+    path: Path = typer.Argument(
+        None, help="区划代码文件（code,name,level,parent_code）；默认随附的山西省数据"
+    ),
     retire_missing: bool = typer.Option(False, "--retire-missing", help="新年度文件中没有的代码标为失效"),
 ):
     """加载或更新区划代码。"""
@@ -276,8 +305,13 @@ def regions_load(
     _migrate()
     with transaction.atomic():
         counts = load_regions(path=path, retire_missing=retire_missing)
-        audit.record(actor=_operator(), action="regions.load", object_type="regions",
-                     object_label=str(path or "随附数据"), details=counts)
+        audit.record(
+            actor=_operator(),
+            action="regions.load",
+            object_type="regions",
+            object_label=str(path or "随附数据"),
+            details=counts,
+        )
     console.print(f"区划代码：{counts}")
 
 

@@ -734,7 +734,6 @@ def _simulate(
     """Draw households and persons; return the person columns, each person's household, and the
     household-level arrays for :func:`_household_frame`."""
     # -- where the households live ---------------------------------------------------------------
-    province_wide = persons is not None and persons > PROVINCE_WIDE_PERSONS
     if province_wide:
         pool = np.arange(len(villages.code))
     else:
@@ -1497,23 +1496,21 @@ def write_ledger(df: pl.DataFrame, path: Path, *, title: str | None = None) -> P
         sheet.write_string(0, 0, title or _title(df), title_fmt)
         for c, name in enumerate(columns):
             sheet.write_string(1, c, name, header_fmt)
-        kinds = [
-            "money" if name in _MONEY_COLUMNS else "int" if name in _NUMERIC_COLUMNS else "text"
-            for name in columns
-        ]
+        money = {c for c, name in enumerate(columns) if name in _MONEY_COLUMNS}
+        integer = {c for c, name in enumerate(columns) if name in _NUMERIC_COLUMNS} - money
+        write_string, write_number = sheet.write_string, sheet.write_number
         row = 2
-        for batch in df.iter_slices(50_000):
+        for batch in df.iter_slices(20_000):
             for values in batch.iter_rows():
                 for c, value in enumerate(values):
-                    if value is None or value == "":
+                    if not value:
                         continue
-                    kind = kinds[c]
-                    if kind == "text":
-                        sheet.write_string(row, c, value, text_fmt)
-                    elif kind == "money":
-                        sheet.write_number(row, c, float(value), money_fmt)
+                    if c in money:
+                        write_number(row, c, float(value), money_fmt)
+                    elif c in integer:
+                        write_number(row, c, int(value))
                     else:
-                        sheet.write_number(row, c, int(value))
+                        write_string(row, c, value, text_fmt)
                 row += 1
     finally:
         workbook.close()

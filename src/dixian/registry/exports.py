@@ -50,8 +50,11 @@ def ledger_rows(*, user, region_code: str = "", full_ids: bool = False):
     """Yield (headers, rows...) of the ledger for the user's region; IDs and phones masked unless asked."""
     qs = export_households(user=user, region_code=region_code)
     households = list(qs)
-    codes = {h.county_code for h in households} | {h.township_code for h in households} | {
-        h.village_code for h in households}
+    codes = (
+        {h.county_code for h in households}
+        | {h.township_code for h in households}
+        | {h.village_code for h in households}
+    )
     names = dict(Region.objects.filter(code__in=codes).values_list("code", "short_name"))
     extra_cols: list[str] = []
     seen = set()
@@ -95,23 +98,25 @@ def ledger_rows(*, user, region_code: str = "", full_ids: bool = False):
         for p in h.members.all():
             seq += 1
             row = dict(house)
-            row.update({
-                "序号": str(seq),
-                "人编号": p.person_no,
-                "姓名": p.name,
-                "证件号码": p.id_number if full_ids else idcard.mask(p.id_number),
-                "与户主关系": p.relation_to_head,
-                "性别": p.sex,
-                "民族": p.ethnicity,
-                "文化程度": p.education,
-                "在校生状况": p.student_status,
-                "健康状况": p.health,
-                "劳动技能": p.labour_skill,
-                "务工时间（月）": "" if p.work_months is None else str(p.work_months),
-                "是否参加城乡居民基本医疗保险": _yn(p.medical_insurance),
-                "是否享受低保": _yn(p.dibao),
-                "是否特困供养": _yn(p.tekun),
-            })
+            row.update(
+                {
+                    "序号": str(seq),
+                    "人编号": p.person_no,
+                    "姓名": p.name,
+                    "证件号码": p.id_number if full_ids else idcard.mask(p.id_number),
+                    "与户主关系": p.relation_to_head,
+                    "性别": p.sex,
+                    "民族": p.ethnicity,
+                    "文化程度": p.education,
+                    "在校生状况": p.student_status,
+                    "健康状况": p.health,
+                    "劳动技能": p.labour_skill,
+                    "务工时间（月）": "" if p.work_months is None else str(p.work_months),
+                    "是否参加城乡居民基本医疗保险": _yn(p.medical_insurance),
+                    "是否享受低保": _yn(p.dibao),
+                    "是否特困供养": _yn(p.tekun),
+                }
+            )
             row.update({k: str(v) for k, v in p.extra.items()})
             yield [row.get(c, "") for c in headers]
 
@@ -161,8 +166,12 @@ def export_ledger(*, actor, path: Path | str, region_code: str = "", full_ids: b
         wb.close()
     with transaction.atomic():
         audit.record(
-            actor=actor, action="ledger.export", object_type="region", object_id=region_code or "",
-            object_label=path.name, county_code=(region_code[:6] + "000000") if region_code else "",
+            actor=actor,
+            action="ledger.export",
+            object_type="region",
+            object_id=region_code or "",
+            object_label=path.name,
+            county_code=(region_code[:6] + "000000") if region_code else "",
             details={"rows": count, "full_ids": full_ids, "format": suffix[1:]},
         )
     return {"rows": count, "path": str(path), "full_ids": full_ids}

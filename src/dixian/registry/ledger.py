@@ -139,8 +139,13 @@ class RawLedger:
 
 
 def _problem(row, column, value, message, level="error") -> dict:
-    return {"row": row, "column": column or "", "value": "" if value is None else str(value), "message": message,
-            "level": level}
+    return {
+        "row": row,
+        "column": column or "",
+        "value": "" if value is None else str(value),
+        "message": message,
+        "level": level,
+    }
 
 
 def _find_header(rows: list[list]) -> int | None:
@@ -172,6 +177,10 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, int]:
     if h is None:
         return pl.DataFrame(), -1
     header = [c.strip() for c in head_rows[h]]
+    if len(text.splitlines()) <= h + 1:  # header only
+        frame = pl.DataFrame({f"c{i}": pl.Series([], dtype=pl.Utf8) for i in range(len(header))})
+        frame = frame.with_row_index("_row", offset=h + 2)
+        return _rename_columns(frame, {f"c{i}": name for i, name in enumerate(header)}), h + 1
     frame = pl.read_csv(
         io.StringIO(text),
         has_header=False,
@@ -244,8 +253,13 @@ def _read_excel(path: Path, sheet: str | int | None) -> RawLedger:
     id_idx = next((i for i, c in enumerate(header) if canonical_header(c) == "证件号码"), None)
     if id_idx is not None:
         try:
-            probe = reader.load_sheet(target, header_row=None, use_columns=[id_idx], schema_sample_rows=None,
-                                      dtype_coercion="strict")
+            probe = reader.load_sheet(
+                target,
+                header_row=None,
+                use_columns=[id_idx],
+                schema_sample_rows=None,
+                dtype_coercion="strict",
+            )
             mixed = probe.to_polars().dtypes[0] != pl.Utf8
         except Exception:
             mixed = True
@@ -314,16 +328,31 @@ class ValidatedLedger:
         return [p for p in self.problems if p["level"] == "warning"]
 
 
-_TYPE_VALUES = {"脱贫户": HouseholdType.LIFTED.value, "一般农户": HouseholdType.ORDINARY.value,
-                "普通农户": HouseholdType.ORDINARY.value}
+_TYPE_VALUES = {
+    "脱贫户": HouseholdType.LIFTED.value,
+    "一般农户": HouseholdType.ORDINARY.value,
+    "普通农户": HouseholdType.ORDINARY.value,
+}
 _CATEGORY_VALUES = {c.label: c.value for c in MonitoringCategory}
 _RISK_VALUES = {r.label: r.value for r in RiskType} | {k: v.value for k, v in RISK_ALIASES.items()}
 _MODE_VALUES = {m.label: m.value for m in EliminationMode}
-_BOOL_VALUES = {"是": True, "否": False, "Y": True, "N": False, "1": True, "0": False, "TRUE": True,
-                "FALSE": False, "true": True, "false": False}
+_BOOL_VALUES = {
+    "是": True,
+    "否": False,
+    "Y": True,
+    "N": False,
+    "1": True,
+    "0": False,
+    "TRUE": True,
+    "FALSE": False,
+    "true": True,
+    "false": False,
+}
 
 
-def _issues(frame: pl.DataFrame, mask: pl.Expr, column: str, value: pl.Expr, message, level="error") -> pl.DataFrame:
+def _issues(
+    frame: pl.DataFrame, mask: pl.Expr, column: str, value: pl.Expr, message, level="error"
+) -> pl.DataFrame:
     """Problems as a frame: every row where ``mask`` holds."""
     msg = message if isinstance(message, pl.Expr) else pl.lit(message)
     return frame.filter(mask).select(
@@ -405,75 +434,135 @@ def validate_ledger(
     )
     if df.filter(pl.col("_cert")).height:
         cert_ids = idcard.check_ids(df.filter(pl.col("_cert"))["_id"].str.slice(0, 18))
-        cert = df.filter(pl.col("_cert")).select("_row").with_columns(
-            cert_ids["id_valid"].alias("_cv"), cert_ids["birth_date"].alias("_cb"), cert_ids["sex"].alias("_cs")
+        cert = (
+            df.filter(pl.col("_cert"))
+            .select("_row")
+            .with_columns(
+                cert_ids["id_valid"].alias("_cv"),
+                cert_ids["birth_date"].alias("_cb"),
+                cert_ids["sex"].alias("_cs"),
+            )
         )
-        df = df.join(cert, on="_row", how="left").with_columns(
-            pl.col("_cert") & pl.col("_cv").fill_null(False),
-            pl.coalesce("_birth", "_cb").alias("_birth"),
-            pl.coalesce("_id_sex", "_cs").alias("_id_sex"),
-        ).drop("_cv", "_cb", "_cs")
+        df = (
+            df.join(cert, on="_row", how="left")
+            .with_columns(
+                pl.col("_cert") & pl.col("_cv").fill_null(False),
+                pl.coalesce("_birth", "_cb").alias("_birth"),
+                pl.coalesce("_id_sex", "_cs").alias("_id_sex"),
+            )
+            .drop("_cv", "_cb", "_cs")
+        )
     lost = pl.col("_row").is_in(list(raw.lost_id_rows)) if raw.lost_id_rows else pl.lit(False)
-    problems.append(_issues(
-        df, lost & pl.col("证件号码").is_not_null(), "证件号码", pl.col("证件号码"),
-        "证件号码被 Excel 存成了数值，末几位已丢失：请把该列设为“文本”并重新填写原号码",
-    ))
-    problems.append(_issues(
-        df, ~lost & pl.col("证件号码").is_not_null() & ~pl.col("_id_valid") & ~pl.col("_cert"),
-        "证件号码", pl.col("证件号码"), pl.col("_id_error"),
-    ))
+    problems.append(
+        _issues(
+            df,
+            lost & pl.col("证件号码").is_not_null(),
+            "证件号码",
+            pl.col("证件号码"),
+            "证件号码被 Excel 存成了数值，末几位已丢失：请把该列设为“文本”并重新填写原号码",
+        )
+    )
+    masked = pl.col("证件号码").str.contains("*", literal=True)
+    problems.append(
+        _issues(
+            df,
+            ~lost & masked,
+            "证件号码",
+            pl.col("证件号码"),
+            "证件号码已脱敏（含*），不能导入：请导出含完整证件号码的台账后再导入",
+        )
+    )
+    problems.append(
+        _issues(
+            df,
+            ~lost & ~masked & pl.col("证件号码").is_not_null() & ~pl.col("_id_valid") & ~pl.col("_cert"),
+            "证件号码",
+            pl.col("证件号码"),
+            pl.col("_id_error"),
+        )
+    )
     df = df.with_columns(pl.when(lost).then(False).otherwise(pl.col("_id_valid")).alias("_id_valid"))
 
     # The same ID twice in the file.
-    dup = df.filter(pl.col("_id").is_not_null()).group_by("_id").agg(
-        pl.col("_row").min().alias("_first"), pl.len().alias("_n")
-    ).filter(pl.col("_n") > 1)
+    dup = (
+        df.filter(pl.col("_id").is_not_null())
+        .group_by("_id")
+        .agg(pl.col("_row").min().alias("_first"), pl.len().alias("_n"))
+        .filter(pl.col("_n") > 1)
+    )
     if dup.height:
         d = df.join(dup, on="_id").filter(pl.col("_row") != pl.col("_first"))
-        problems.append(_issues(
-            d, pl.lit(True), "证件号码", pl.col("证件号码"),
-            pl.format("证件号码与第{}行重复", pl.col("_first")),
-        ))
+        problems.append(
+            _issues(
+                d,
+                pl.lit(True),
+                "证件号码",
+                pl.col("证件号码"),
+                pl.format("证件号码与第{}行重复", pl.col("_first")),
+            )
+        )
 
     # Already registered in a household that this file does not contain.
     if existing_ids is not None and existing_ids.height:
         file_households = df["户编号"].drop_nulls().unique()
-        clash = df.join(existing_ids.rename({"household_no": "_other"}), left_on="_id", right_on="id_number").filter(
-            (pl.col("_other") != pl.col("户编号")) & ~pl.col("_other").is_in(file_households.implode())
+        clash = df.join(
+            existing_ids.rename({"household_no": "_other"}), left_on="_id", right_on="id_number"
+        ).filter((pl.col("_other") != pl.col("户编号")) & ~pl.col("_other").is_in(file_households.implode()))
+        problems.append(
+            _issues(
+                clash,
+                pl.lit(True),
+                "证件号码",
+                pl.col("证件号码"),
+                pl.format("此人已登记在另一户（户编号 {}），同一人不能属于两户", pl.col("_other")),
+            )
         )
-        problems.append(_issues(
-            clash, pl.lit(True), "证件号码", pl.col("证件号码"),
-            pl.format("此人已登记在另一户（户编号 {}），同一人不能属于两户", pl.col("_other")),
-        ))
 
     # Places.
     place_in = df.select(
-        pl.col("县(市、区、旗)").alias("county"), pl.col("乡(镇)").alias("township"),
-        pl.col("行政村").alias("village"), pl.col("区划代码").alias("code"),
+        pl.col("县(市、区、旗)").alias("county"),
+        pl.col("乡(镇)").alias("township"),
+        pl.col("行政村").alias("village"),
+        pl.col("区划代码").alias("code"),
     )
     codes, place_problems = resolve_places(place_in)
     df = df.with_columns(pl.Series("_village", codes, dtype=pl.Utf8))
     rows_list = df["_row"].to_list()
+    place_headers = {
+        "county": "县(市、区、旗)",
+        "township": "乡(镇)",
+        "village": "行政村",
+        "code": "区划代码",
+    }
     for idx, column, value, message in place_problems:
-        listed.append(_problem(rows_list[idx], column, value, message))
+        listed.append(_problem(rows_list[idx], place_headers.get(column, column), value, message))
     if in_scope is not None:
         villages = df["_village"].drop_nulls().unique().to_list()
         outside = [v for v in villages if not in_scope(v)]
         if outside:
-            problems.append(_issues(
-                df, pl.col("_village").is_in(outside), "行政村", pl.coalesce("行政村", "区划代码"),
-                "该户所在村不在您的管辖范围内，不能导入",
-            ))
+            problems.append(
+                _issues(
+                    df,
+                    pl.col("_village").is_in(outside),
+                    "行政村",
+                    pl.coalesce("行政村", "区划代码"),
+                    "该户所在村不在您的管辖范围内，不能导入",
+                )
+            )
 
     # Enumerations.
     def enum_check(col: str, allowed: dict | list, message: str, level="error"):
         keys = list(allowed.keys()) if isinstance(allowed, dict) else list(allowed)
-        problems.append(_issues(
-            df, pl.col(col).is_not_null() & ~pl.col(col).is_in(keys), col, pl.col(col), message, level
-        ))
+        problems.append(
+            _issues(
+                df, pl.col(col).is_not_null() & ~pl.col(col).is_in(keys), col, pl.col(col), message, level
+            )
+        )
 
     enum_check("户类型", _TYPE_VALUES, "户类型只能是“脱贫户”或“一般农户”")
-    enum_check("监测对象类别", _CATEGORY_VALUES, "监测对象类别只能是脱贫不稳定户、边缘易致贫户、突发严重困难户或留空")
+    enum_check(
+        "监测对象类别", _CATEGORY_VALUES, "监测对象类别只能是脱贫不稳定户、边缘易致贫户、突发严重困难户或留空"
+    )
     for c in RISK_COLUMNS:
         enum_check(c, _RISK_VALUES, f"无法识别的风险类型（可填：{'、'.join(r.label for r in RiskType)}）")
     enum_check("风险消除方式", _MODE_VALUES, "风险消除方式只能是“帮扶消除”或“自然消除”")
@@ -482,7 +571,9 @@ def validate_ledger(
         enum_check(c, _BOOL_VALUES, "只能填“是”或“否”")
     enum_check("性别", ["男", "女"], "性别只能是“男”或“女”")
     enum_check("与户主关系", RELATIONS, "与户主关系不在常用称谓中，请核对", "warning")
-    enum_check("劳动技能", LABOUR_SKILLS, f"劳动技能不在国家标准取值中（{'、'.join(LABOUR_SKILLS)}）", "warning")
+    enum_check(
+        "劳动技能", LABOUR_SKILLS, f"劳动技能不在国家标准取值中（{'、'.join(LABOUR_SKILLS)}）", "warning"
+    )
 
     # Numbers, months and money.
     df = df.with_columns(
@@ -492,67 +583,163 @@ def validate_ledger(
         parsing.month_expr("识别监测时间").alias("_identified"),
         parsing.month_expr("消除监测时间").alias("_eliminated"),
     )
-    problems.append(_issues(
-        df, pl.col("务工时间（月）").is_not_null() & (pl.col("_work").is_null() | ~pl.col("_work").is_between(0, 12)),
-        "务工时间（月）", pl.col("务工时间（月）"), "务工时间应为 0 到 12 的整数（月）",
-    ))
-    problems.append(_issues(
-        df, pl.col("人数").is_not_null() & (pl.col("_size").is_null() | (pl.col("_size") < 1)),
-        "人数", pl.col("人数"), "人数应为正整数",
-    ))
-    problems.append(_issues(
-        df, pl.col("脱贫年度").is_not_null()
-        & (pl.col("_lifted_year").is_null() | ~pl.col("_lifted_year").is_between(2013, 2021)),
-        "脱贫年度", pl.col("脱贫年度"), "脱贫年度应为 2014 至 2020 年之间的年份",
-    ))
+    problems.append(
+        _issues(
+            df,
+            pl.col("务工时间（月）").is_not_null()
+            & (pl.col("_work").is_null() | ~pl.col("_work").is_between(0, 12)),
+            "务工时间（月）",
+            pl.col("务工时间（月）"),
+            "务工时间应为 0 到 12 的整数（月）",
+        )
+    )
+    problems.append(
+        _issues(
+            df,
+            pl.col("人数").is_not_null() & (pl.col("_size").is_null() | (pl.col("_size") < 1)),
+            "人数",
+            pl.col("人数"),
+            "人数应为正整数",
+        )
+    )
+    problems.append(
+        _issues(
+            df,
+            pl.col("脱贫年度").is_not_null()
+            & (pl.col("_lifted_year").is_null() | ~pl.col("_lifted_year").is_between(2013, 2021)),
+            "脱贫年度",
+            pl.col("脱贫年度"),
+            "脱贫年度应为 2014 至 2020 年之间的年份",
+        )
+    )
     for col, alias in (("识别监测时间", "_identified"), ("消除监测时间", "_eliminated")):
-        problems.append(_issues(
-            df, pl.col(col).is_not_null() & pl.col(alias).is_null(), col, pl.col(col),
-            "不是有效的年月（可写 202305、2023-05 或 2023年5月）",
-        ))
+        problems.append(
+            _issues(
+                df,
+                pl.col(col).is_not_null() & pl.col(alias).is_null(),
+                col,
+                pl.col(col),
+                "不是有效的年月（可写 202305、2023-05 或 2023年5月）",
+            )
+        )
     for col, name in MONEY_COLUMNS.items():
         df = df.with_columns(parsing.money_expr(col).alias(f"_{name}"))
-        problems.append(_issues(
-            df, pl.col(col).is_not_null() & pl.col(f"_{name}").is_null(), col, pl.col(col), "不是有效的金额",
-        ))
-        problems.append(_issues(
-            df, pl.col(f"_{name}") < 0, col, pl.col(col), "金额不能为负数",
-        ))
+        negative = pl.col(col).str.contains(r"^[\s(（]*[-−－]\s*[0-9０-９]")
+        problems.append(
+            _issues(
+                df,
+                pl.col(col).is_not_null() & pl.col(f"_{name}").is_null() & ~negative,
+                col,
+                pl.col(col),
+                "不是有效的金额",
+            )
+        )
+        problems.append(_issues(df, negative, col, pl.col(col), "金额不能为负数"))
 
     # Household-level rules (row-wise, each row carries its household's values).
     lifted = pl.col("户类型") == "脱贫户"
     ordinary = pl.col("户类型").is_in(["一般农户", "普通农户"])
     cat = pl.col("监测对象类别")
-    problems.append(_issues(df, (cat == "脱贫不稳定户") & ordinary, "监测对象类别", cat,
-                            "脱贫不稳定户只能是脱贫户；一般农户应为边缘易致贫户或突发严重困难户"))
-    problems.append(_issues(df, (cat == "边缘易致贫户") & lifted, "监测对象类别", cat,
-                            "边缘易致贫户只能是一般农户；脱贫户应为脱贫不稳定户或突发严重困难户"))
+    problems.append(
+        _issues(
+            df,
+            (cat == "脱贫不稳定户") & ordinary,
+            "监测对象类别",
+            cat,
+            "脱贫不稳定户只能是脱贫户；一般农户应为边缘易致贫户或突发严重困难户",
+        )
+    )
+    problems.append(
+        _issues(
+            df,
+            (cat == "边缘易致贫户") & lifted,
+            "监测对象类别",
+            cat,
+            "边缘易致贫户只能是一般农户；脱贫户应为脱贫不稳定户或突发严重困难户",
+        )
+    )
     has_cat = cat.is_not_null()
-    problems.append(_issues(df, has_cat & pl.col("识别监测时间").is_null(), "识别监测时间", pl.col("识别监测时间"),
-                            "有监测对象类别时必须填写识别监测时间"))
-    problems.append(_issues(df, has_cat & pl.col("致贫/返贫风险1").is_null(), "致贫/返贫风险1",
-                            pl.col("致贫/返贫风险1"), "有监测对象类别时必须填写致贫/返贫风险1"))
-    problems.append(_issues(df, has_cat & pl.col("风险是否已消除").is_null(), "风险是否已消除",
-                            pl.col("风险是否已消除"), "有监测对象类别时必须填写风险是否已消除"))
+    problems.append(
+        _issues(
+            df,
+            has_cat & pl.col("识别监测时间").is_null(),
+            "识别监测时间",
+            pl.col("识别监测时间"),
+            "有监测对象类别时必须填写识别监测时间",
+        )
+    )
+    problems.append(
+        _issues(
+            df,
+            has_cat & pl.col("致贫/返贫风险1").is_null(),
+            "致贫/返贫风险1",
+            pl.col("致贫/返贫风险1"),
+            "有监测对象类别时必须填写致贫/返贫风险1",
+        )
+    )
+    problems.append(
+        _issues(
+            df,
+            has_cat & pl.col("风险是否已消除").is_null(),
+            "风险是否已消除",
+            pl.col("风险是否已消除"),
+            "有监测对象类别时必须填写风险是否已消除",
+        )
+    )
     eliminated = pl.col("风险是否已消除").is_in(["是", "Y", "1", "TRUE", "true"])
-    problems.append(_issues(df, eliminated & pl.col("消除监测时间").is_null(), "消除监测时间",
-                            pl.col("消除监测时间"), "风险已消除的户必须填写消除监测时间"))
-    problems.append(_issues(df, eliminated & pl.col("风险消除方式").is_null(), "风险消除方式",
-                            pl.col("风险消除方式"), "风险已消除的户必须填写风险消除方式"))
-    problems.append(_issues(df, eliminated & ~has_cat, "监测对象类别", cat,
-                            "非监测对象不能标为风险已消除"))
-    problems.append(_issues(
-        df, pl.col("_eliminated").is_not_null() & pl.col("_identified").is_not_null()
-        & (pl.col("_eliminated") < pl.col("_identified")),
-        "消除监测时间", pl.col("消除监测时间"), "消除监测时间早于识别监测时间",
-    ))
-    problems.append(_issues(df, pl.col("脱贫年度").is_not_null() & ordinary, "脱贫年度", pl.col("脱贫年度"),
-                            "一般农户不应有脱贫年度", "warning"))
-    problems.append(_issues(
-        df, pl.col("性别").is_not_null() & pl.col("_id_sex").is_not_null() & (pl.col("性别") != pl.col("_id_sex"))
-        & pl.col("性别").is_in(["男", "女"]),
-        "性别", pl.col("性别"), pl.format("性别与证件号码不符（证件号码为{}）", pl.col("_id_sex")), "warning",
-    ))
+    problems.append(
+        _issues(
+            df,
+            eliminated & pl.col("消除监测时间").is_null(),
+            "消除监测时间",
+            pl.col("消除监测时间"),
+            "风险已消除的户必须填写消除监测时间",
+        )
+    )
+    problems.append(
+        _issues(
+            df,
+            eliminated & pl.col("风险消除方式").is_null(),
+            "风险消除方式",
+            pl.col("风险消除方式"),
+            "风险已消除的户必须填写风险消除方式",
+        )
+    )
+    problems.append(_issues(df, eliminated & ~has_cat, "监测对象类别", cat, "非监测对象不能标为风险已消除"))
+    problems.append(
+        _issues(
+            df,
+            pl.col("_eliminated").is_not_null()
+            & pl.col("_identified").is_not_null()
+            & (pl.col("_eliminated") < pl.col("_identified")),
+            "消除监测时间",
+            pl.col("消除监测时间"),
+            "消除监测时间早于识别监测时间",
+        )
+    )
+    problems.append(
+        _issues(
+            df,
+            pl.col("脱贫年度").is_not_null() & ordinary,
+            "脱贫年度",
+            pl.col("脱贫年度"),
+            "一般农户不应有脱贫年度",
+            "warning",
+        )
+    )
+    problems.append(
+        _issues(
+            df,
+            pl.col("性别").is_not_null()
+            & pl.col("_id_sex").is_not_null()
+            & (pl.col("性别") != pl.col("_id_sex"))
+            & pl.col("性别").is_in(["男", "女"]),
+            "性别",
+            pl.col("性别"),
+            pl.format("性别与证件号码不符（证件号码为{}）", pl.col("_id_sex")),
+            "warning",
+        )
+    )
 
     # Household consistency: household columns must agree between its rows.
     hh = df.filter(pl.col("户编号").is_not_null())
@@ -560,49 +747,100 @@ def validate_ledger(
     first = hh.group_by("户编号").agg(pl.col("_row").min().alias("_first_row"))
     # Compare what the cells mean, not how they are written (12,000 and 12000.00 agree).
     parsed = {c: f"_{n}" for c, n in MONEY_COLUMNS.items()} | {
-        "识别监测时间": "_identified", "消除监测时间": "_eliminated", "人数": "_size", "脱贫年度": "_lifted_year"}
-    hh = hh.with_columns([pl.coalesce(pl.col(parsed[c]).cast(pl.Utf8), pl.col(c)).alias(f"_cmp_{c}")
-                          if c in parsed else pl.col(c).alias(f"_cmp_{c}") for c in house_cols])
+        "识别监测时间": "_identified",
+        "消除监测时间": "_eliminated",
+        "人数": "_size",
+        "脱贫年度": "_lifted_year",
+    }
+    hh = hh.with_columns(
+        [
+            pl.coalesce(pl.col(parsed[c]).cast(pl.Utf8), pl.col(c)).alias(f"_cmp_{c}")
+            if c in parsed
+            else pl.col(c).alias(f"_cmp_{c}")
+            for c in house_cols
+        ]
+    )
     ref = hh.join(first, left_on=["户编号", "_row"], right_on=["户编号", "_first_row"]).select(
-        "户编号", pl.col("_row").alias("_first_row"),
+        "户编号",
+        pl.col("_row").alias("_first_row"),
         *[pl.col(c).alias(f"_ref_{c}") for c in house_cols],
         *[pl.col(f"_cmp_{c}").alias(f"_refcmp_{c}") for c in house_cols],
     )
     cmp = hh.join(ref, on="户编号").filter(pl.col("_row") != pl.col("_first_row"))
     for c in house_cols:
-        problems.append(_issues(
-            cmp, pl.col(f"_cmp_{c}").ne_missing(pl.col(f"_refcmp_{c}")), c, pl.col(c),
-            pl.format("同一户各行的“{}”应相同（第{}行为“{}”）", pl.lit(c), pl.col("_first_row"),
-                      pl.col(f"_ref_{c}").fill_null("空")),
-        ))
+        problems.append(
+            _issues(
+                cmp,
+                pl.col(f"_cmp_{c}").ne_missing(pl.col(f"_refcmp_{c}")),
+                c,
+                pl.col(c),
+                pl.format(
+                    "同一户各行的“{}”应相同（第{}行为“{}”）",
+                    pl.lit(c),
+                    pl.col("_first_row"),
+                    pl.col(f"_ref_{c}").fill_null("空"),
+                ),
+            )
+        )
 
     # Exactly one 户主 per household.
     heads = hh.group_by("户编号").agg(
-        (pl.col("与户主关系") == "户主").sum().alias("_heads"), pl.col("_row").min().alias("_r"), pl.len().alias("_n")
+        (pl.col("与户主关系") == "户主").sum().alias("_heads"),
+        pl.col("_row").min().alias("_r"),
+        pl.len().alias("_n"),
     )
     bad_heads = heads.filter(pl.col("_heads") != 1)
     for r in bad_heads.iter_rows(named=True):
         msg = "该户没有户主" if r["_heads"] == 0 else f"该户有{r['_heads']}个户主，每户只能有一个户主"
         listed.append(_problem(r["_r"], "与户主关系", r["户编号"], msg))
     size_warn = hh.join(heads.select("户编号", "_n"), on="户编号").filter(
-        pl.col("_size").is_not_null() & (pl.col("_size") != pl.col("_n")) & (pl.col("_row") == pl.col("_row").min().over("户编号"))
+        pl.col("_size").is_not_null()
+        & (pl.col("_size") != pl.col("_n"))
+        & (pl.col("_row") == pl.col("_row").min().over("户编号"))
     )
-    problems.append(_issues(size_warn, pl.lit(True), "人数", pl.col("人数"),
-                            pl.format("人数为{}，但表中该户有{}行", pl.col("_size"), pl.col("_n")), "warning"))
+    problems.append(
+        _issues(
+            size_warn,
+            pl.lit(True),
+            "人数",
+            pl.col("人数"),
+            pl.format("人数为{}，但表中该户有{}行", pl.col("_size"), pl.col("_n")),
+            "warning",
+        )
+    )
 
     # Per-capita income against its components (warning over 1 yuan).
-    net = (pl.sum_horizontal([pl.col(f"_{n}").fill_null(0) for c, n in MONEY_COLUMNS.items()
-                              if n not in ("business_expense", "declared_per_capita_income")])
-           - pl.col("_business_expense").fill_null(0))
-    pci = hh.join(heads.select("户编号", "_n"), on="户编号").with_columns((net / pl.col("_n")).round(2).alias("_pci"))
-    pci = pci.filter((pl.col("_row") == pl.col("_row").min().over("户编号"))
-                     & pl.col("_declared_per_capita_income").is_not_null()
-                     & ((pl.col("_pci") - pl.col("_declared_per_capita_income")).abs() > 1))
-    problems.append(_issues(pci, pl.lit(True), "人均纯收入（元）", pl.col("人均纯收入（元）"),
-                            pl.format("人均纯收入与各项收入不符（按各项收入和在册人数计算应为{}元）", pl.col("_pci")),
-                            "warning"))
+    net = pl.sum_horizontal(
+        [
+            pl.col(f"_{n}").fill_null(0)
+            for c, n in MONEY_COLUMNS.items()
+            if n not in ("business_expense", "declared_per_capita_income")
+        ]
+    ) - pl.col("_business_expense").fill_null(0)
+    pci = hh.join(heads.select("户编号", "_n"), on="户编号").with_columns(
+        (net / pl.col("_n")).round(2).alias("_pci")
+    )
+    pci = pci.filter(
+        (pl.col("_row") == pl.col("_row").min().over("户编号"))
+        & pl.col("_declared_per_capita_income").is_not_null()
+        & ((pl.col("_pci") - pl.col("_declared_per_capita_income")).abs() > 1)
+    )
+    problems.append(
+        _issues(
+            pci,
+            pl.lit(True),
+            "人均纯收入（元）",
+            pl.col("人均纯收入（元）"),
+            pl.format("人均纯收入与各项收入不符（按各项收入和在册人数计算应为{}元）", pl.col("_pci")),
+            "warning",
+        )
+    )
 
-    found = pl.concat([p for p in problems if p.height], how="vertical") if any(p.height for p in problems) else None
+    found = (
+        pl.concat([p for p in problems if p.height], how="vertical")
+        if any(p.height for p in problems)
+        else None
+    )
     all_problems = listed + (found.to_dicts() if found is not None else [])
     all_problems.sort(key=lambda p: (p["row"], p["level"] != "error", p["column"]))
     if any(p["level"] == "error" for p in all_problems):
@@ -628,13 +866,19 @@ def _build_frames(df: pl.DataFrame, extra_columns: list[str], problems: list[dic
     initials = pinyin_initials_many(names)
     full = [pinyin_full(n) for n in names]
     df = df.with_columns(
-        pl.Series("_initials", initials, dtype=pl.Utf8), pl.Series("_pinyin", full, dtype=pl.Utf8),
-        pl.col("_row").map_elements(lambda r: json.dumps(warnings_by_row.get(r, []), ensure_ascii=False),
-                                    return_dtype=pl.Utf8).alias("_flags")
-        if warnings_by_row else pl.lit("[]").alias("_flags"),
+        pl.Series("_initials", initials, dtype=pl.Utf8),
+        pl.Series("_pinyin", full, dtype=pl.Utf8),
+        pl.col("_row")
+        .map_elements(
+            lambda r: json.dumps(warnings_by_row.get(r, []), ensure_ascii=False), return_dtype=pl.Utf8
+        )
+        .alias("_flags")
+        if warnings_by_row
+        else pl.lit("[]").alias("_flags"),
     )
-    risk_list = pl.concat_list([pl.col(c).replace_strict(_RISK_VALUES, default=None) for c in RISK_COLUMNS]
-                               ).list.drop_nulls()
+    risk_list = pl.concat_list(
+        [pl.col(c).replace_strict(_RISK_VALUES, default=None) for c in RISK_COLUMNS]
+    ).list.drop_nulls()
     measures = pl.struct([pl.col(c) for c in MEASURE_COLUMNS])
     elim = _bool_expr("风险是否已消除")
     cat = pl.col("监测对象类别").replace_strict(_CATEGORY_VALUES, default="")
@@ -665,9 +909,12 @@ def _build_frames(df: pl.DataFrame, extra_columns: list[str], problems: list[dic
         pl.when(cat == "").then(None).otherwise(elim).alias("risk_eliminated"),
         pl.col("风险消除方式").replace_strict(_MODE_VALUES, default="").alias("elimination_mode"),
         pl.col("_eliminated").alias("eliminated_month"),
-        pl.when(cat == "").then(pl.lit(RiskStatus.NONE.value))
-        .when(elim).then(pl.lit(RiskStatus.ELIMINATED.value))
-        .otherwise(pl.lit(RiskStatus.OPEN.value)).alias("risk_status"),
+        pl.when(cat == "")
+        .then(pl.lit(RiskStatus.NONE.value))
+        .when(elim)
+        .then(pl.lit(RiskStatus.ELIMINATED.value))
+        .otherwise(pl.lit(RiskStatus.OPEN.value))
+        .alias("risk_status"),
         *[pl.col(f"_{n}").alias(n) for n in MONEY_COLUMNS.values()],
         measures.alias("measures"),
         pl.col("_hh_flags").alias("flags"),
@@ -681,13 +928,24 @@ def _build_frames(df: pl.DataFrame, extra_columns: list[str], problems: list[dic
         pl.col("_initials").alias("name_initials"),
         pl.col("_id").alias("id_number"),
         (~pl.col("_cert")).alias("id_is_resident"),
-        pl.coalesce(pl.col("性别").filter(pl.col("性别").is_in(["男", "女"])) if False else pl.col("性别"),
-                    pl.col("_id_sex")).fill_null("").alias("sex"),
+        pl.coalesce(
+            pl.col("性别").filter(pl.col("性别").is_in(["男", "女"])) if False else pl.col("性别"),
+            pl.col("_id_sex"),
+        )
+        .fill_null("")
+        .alias("sex"),
         pl.col("_birth").alias("birth_date"),
         pl.col("与户主关系").alias("relation_to_head"),
-        *[pl.col(h).fill_null("").alias(n) for h, n in (
-            ("民族", "ethnicity"), ("文化程度", "education"), ("在校生状况", "student_status"),
-            ("健康状况", "health"), ("劳动技能", "labour_skill"))],
+        *[
+            pl.col(h).fill_null("").alias(n)
+            for h, n in (
+                ("民族", "ethnicity"),
+                ("文化程度", "education"),
+                ("在校生状况", "student_status"),
+                ("健康状况", "health"),
+                ("劳动技能", "labour_skill"),
+            )
+        ],
         pl.col("_work").alias("work_months"),
         _bool_expr("是否参加城乡居民基本医疗保险").alias("medical_insurance"),
         _bool_expr("是否享受低保").alias("dibao"),

@@ -26,7 +26,12 @@ class Household(RegionScoped):
 
     # Monitoring columns of the ledger (the latest spell).
     monitoring_category = models.CharField(
-        "监测对象类别", max_length=20, choices=MonitoringCategory.choices, blank=True, default="", db_index=True
+        "监测对象类别",
+        max_length=20,
+        choices=MonitoringCategory.choices,
+        blank=True,
+        default="",
+        db_index=True,
     )
     channel = models.CharField("识别途径", max_length=30, blank=True, default="")
     identified_month = models.PositiveIntegerField("识别监测时间", null=True, blank=True)
@@ -57,7 +62,9 @@ class Household(RegionScoped):
 
     class Meta:
         verbose_name = verbose_name_plural = "户"
-        constraints = [models.UniqueConstraint(fields=["county_code", "household_no"], name="uniq_household_no")]
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "household_no"], name="uniq_household_no")
+        ]
         indexes = [models.Index(fields=["county_code", "household_type", "monitoring_category"])]
 
     def __str__(self) -> str:

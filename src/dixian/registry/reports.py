@@ -25,7 +25,12 @@ def write_problem_report(*, path: Path, raw: RawLedger, problems: list[dict], ou
 
     summary = wb.add_worksheet("问题清单")
     errors = sum(1 for p in problems if p["level"] == "error")
-    summary.write(0, 0, f"台账导入问题报告：{path.name}（错误 {errors} 处，提示 {len(problems) - errors} 处；有错误时未导入任何数据）", title)
+    summary.write(
+        0,
+        0,
+        f"台账导入问题报告：{path.name}（错误 {errors} 处，提示 {len(problems) - errors} 处；有错误时未导入任何数据）",
+        title,
+    )
     for c, h in enumerate(["行号", "列", "单元格内容", "问题", "级别"]):
         summary.write(1, c, h, bold)
     summary.set_column(0, 0, 8)
@@ -69,7 +74,9 @@ def write_problem_report(*, path: Path, raw: RawLedger, problems: list[dict], ou
                     if fmt is not None:
                         sheet.write_blank(r - 1, c, None, fmt)
                 else:
-                    sheet.write_string(r - 1, c, str(value), fmt) if fmt else sheet.write_string(r - 1, c, str(value))
+                    sheet.write_string(r - 1, c, str(value), fmt) if fmt else sheet.write_string(
+                        r - 1, c, str(value)
+                    )
     sheet.freeze_panes(header_row, 0)
     wb.close()
     return out

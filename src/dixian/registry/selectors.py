@@ -119,7 +119,8 @@ def household_history(*, household: Household) -> list[dict]:
     member_ids = [str(i) for i in household.members.values_list("id", flat=True)]
     changes = (
         FieldChange.objects.filter(
-            Q(object_type="household", object_id=str(household.pk)) | Q(object_type="person", object_id__in=member_ids)
+            Q(object_type="household", object_id=str(household.pk))
+            | Q(object_type="person", object_id__in=member_ids)
         )
         .select_related("event")
         .order_by("-event__at", "-event_id", "id")
@@ -138,7 +139,8 @@ def household_history(*, household: Household) -> list[dict]:
             who = names.get(int(c.object_id), "成员")
         entry["changes"].append({"who": who, "field": label, "old": c.old, "new": c.new})
     events = AuditEvent.objects.filter(
-        Q(object_type="household", object_id=str(household.pk)) | Q(object_type="person", object_id__in=member_ids)
+        Q(object_type="household", object_id=str(household.pk))
+        | Q(object_type="person", object_id__in=member_ids)
     ).exclude(pk__in=list(out))[:200]
     for e in events:
         out.setdefault(e.pk, {"event": e, "changes": []})
@@ -147,7 +149,11 @@ def household_history(*, household: Household) -> list[dict]:
 
 def audit_events(*, user, action: str = "", actor: str = "", since=None, until=None) -> QuerySet[AuditEvent]:
     qs = AuditEvent.objects.filter(scope_q(user)).select_related("actor")
-    if getattr(user, "region_code", "") and getattr(user, "role", "") != "county_admin" and not user.is_superuser:
+    if (
+        getattr(user, "region_code", "")
+        and getattr(user, "role", "") != "county_admin"
+        and not user.is_superuser
+    ):
         qs = qs.none()
     if action:
         qs = qs.filter(action__startswith=action)
@@ -166,8 +172,12 @@ def ledger_imports(*, user) -> QuerySet[LedgerImport]:
 
 def ledger_import_get(*, user, pk: int) -> LedgerImport:
     li = ledger_imports(user=user).filter(pk=pk).first()
-    if li is None or (user is not None and not user.is_superuser and li.created_by_id not in (user.pk, None)
-                      and user.role != "county_admin"):
+    if li is None or (
+        user is not None
+        and not user.is_superuser
+        and li.created_by_id not in (user.pk, None)
+        and user.role != "county_admin"
+    ):
         raise NotFound("导入记录不存在或不在您的管辖范围内")
     return li
 

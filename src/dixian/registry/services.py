@@ -31,16 +31,56 @@ from dixian.registry.reports import write_problem_report
 Progress = Callable[[str, float], None]
 
 HOUSEHOLD_TRACKED = [
-    "township_code", "village_code", "hamlet", "household_type", "lifted_year", "phone", "head_name", "size",
-    "declared_size", "monitoring_category", "channel", "identified_month", "risks", "risk_eliminated",
-    "elimination_mode", "eliminated_month", "risk_status", "wage_income", "business_income", "property_income",
-    "transfer_income", "business_expense", "declared_per_capita_income", "measures", "flags",
+    "township_code",
+    "village_code",
+    "hamlet",
+    "household_type",
+    "lifted_year",
+    "phone",
+    "head_name",
+    "size",
+    "declared_size",
+    "monitoring_category",
+    "channel",
+    "identified_month",
+    "risks",
+    "risk_eliminated",
+    "elimination_mode",
+    "eliminated_month",
+    "risk_status",
+    "wage_income",
+    "business_income",
+    "property_income",
+    "transfer_income",
+    "business_expense",
+    "declared_per_capita_income",
+    "measures",
+    "flags",
 ]
 HOUSEHOLD_QUIET = ["search_text"]  # derived; updated without a history entry
 PERSON_TRACKED = [
-    "household_id", "township_code", "village_code", "position", "active", "person_no", "name", "id_is_resident",
-    "sex", "birth_date", "relation_to_head", "ethnicity", "education", "student_status", "health", "labour_skill",
-    "work_months", "medical_insurance", "dibao", "tekun", "flags", "extra",
+    "household_id",
+    "township_code",
+    "village_code",
+    "position",
+    "active",
+    "person_no",
+    "name",
+    "id_is_resident",
+    "sex",
+    "birth_date",
+    "relation_to_head",
+    "ethnicity",
+    "education",
+    "student_status",
+    "health",
+    "labour_skill",
+    "work_months",
+    "medical_insurance",
+    "dibao",
+    "tekun",
+    "flags",
+    "extra",
 ]
 PERSON_QUIET = ["name_pinyin", "name_initials"]
 
@@ -156,13 +196,26 @@ def import_ledger(
     with transaction.atomic():
         summary, changes = _write(validated.households, validated.persons, step)
         li = LedgerImport.objects.create(
-            created_by=user, actor_name=actor.name, file_name=file_name, sha256=sha,
-            status=LedgerImport.Status.IMPORTED, rows=validated.data_rows, summary=summary,
-            problems=validated.problems[:2000], problem_count=len(validated.problems), error_count=0, **scope,
+            created_by=user,
+            actor_name=actor.name,
+            file_name=file_name,
+            sha256=sha,
+            status=LedgerImport.Status.IMPORTED,
+            rows=validated.data_rows,
+            summary=summary,
+            problems=validated.problems[:2000],
+            problem_count=len(validated.problems),
+            error_count=0,
+            **scope,
         )
         audit.record(
-            actor=actor, action="ledger.import", object_type="ledger_import", object_id=li.pk,
-            object_label=file_name, details={"sha256": sha, "rows": validated.data_rows, **summary}, changes=changes,
+            actor=actor,
+            action="ledger.import",
+            object_type="ledger_import",
+            object_id=li.pk,
+            object_label=file_name,
+            details={"sha256": sha, "rows": validated.data_rows, **summary},
+            changes=changes,
             **scope,
         )
     step("完成", 1.0)
@@ -171,7 +224,9 @@ def import_ledger(
 
 def _existing_ids() -> pl.DataFrame:
     rows = list(
-        Person.objects.filter(active=True).values_list("id_number", "household__household_no").iterator(chunk_size=20000)
+        Person.objects.filter(active=True)
+        .values_list("id_number", "household__household_no")
+        .iterator(chunk_size=20000)
     )
     return pl.DataFrame(rows, schema={"id_number": pl.Utf8, "household_no": pl.Utf8}, orient="row")
 
@@ -180,13 +235,25 @@ def _refuse(actor, raw: RawLedger, problems, data_rows, file_name, sha, scope, p
     errors = [p for p in problems if p["level"] == "error"]
     with transaction.atomic():
         li = LedgerImport.objects.create(
-            created_by=actor.user, actor_name=actor.name, file_name=file_name, sha256=sha,
-            status=LedgerImport.Status.REFUSED, rows=data_rows, problems=problems[:2000],
-            problem_count=len(problems), error_count=len(errors), **scope,
+            created_by=actor.user,
+            actor_name=actor.name,
+            file_name=file_name,
+            sha256=sha,
+            status=LedgerImport.Status.REFUSED,
+            rows=data_rows,
+            problems=problems[:2000],
+            problem_count=len(problems),
+            error_count=len(errors),
+            **scope,
         )
         audit.record(
-            actor=actor, action="ledger.import_refused", object_type="ledger_import", object_id=li.pk,
-            object_label=file_name, details={"sha256": sha, "errors": len(errors), "rows": data_rows}, **scope,
+            actor=actor,
+            action="ledger.import_refused",
+            object_type="ledger_import",
+            object_id=li.pk,
+            object_label=file_name,
+            details={"sha256": sha, "errors": len(errors), "rows": data_rows},
+            **scope,
         )
     out_dir = Path(settings.DATA_DIR) / "reports" / "imports"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -276,10 +343,18 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
     now = timezone.now()
     counties = households["county_code"].unique().to_list()
     changes: list[tuple] = []
-    summary = {k: 0 for k in (
-        "households_added", "households_changed", "households_unchanged",
-        "persons_added", "persons_changed", "persons_unchanged", "persons_removed",
-    )}
+    summary = {
+        k: 0
+        for k in (
+            "households_added",
+            "households_changed",
+            "households_unchanged",
+            "persons_added",
+            "persons_changed",
+            "persons_unchanged",
+            "persons_removed",
+        )
+    }
 
     # Households.
     file_hh = {r["household_no"]: _household_values(r) for r in households.iter_rows(named=True)}
@@ -293,7 +368,11 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
         if cur is None:
             new_hh.append(Household(**vals, created_at=now, updated_at=now))
             continue
-        diff = [(f, getattr(cur, f), vals[f]) for f in HOUSEHOLD_TRACKED if _canon(getattr(cur, f)) != _canon(vals[f])]
+        diff = [
+            (f, getattr(cur, f), vals[f])
+            for f in HOUSEHOLD_TRACKED
+            if _canon(getattr(cur, f)) != _canon(vals[f])
+        ]
         if diff:
             for f, old, new in diff:
                 setattr(cur, f, new)
@@ -308,14 +387,18 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
             touched_fields.add("search_text")
     Household.objects.bulk_create(new_hh, batch_size=1000)
     if changed_hh:
-        Household.objects.bulk_update(changed_hh, [*touched_fields, "search_text", "updated_at"], batch_size=500)
+        Household.objects.bulk_update(
+            changed_hh, [*touched_fields, "search_text", "updated_at"], batch_size=500
+        )
     summary["households_added"] = len(new_hh)
     summary["households_changed"] = sum(1 for h in changed_hh if h.updated_at == now)
     step("写入数据库", 0.6)
     _checkpoint("households_written")
 
     ids = dict(
-        Household.objects.filter(county_code__in=counties).values_list("household_no", "id").iterator(chunk_size=50000)
+        Household.objects.filter(county_code__in=counties)
+        .values_list("household_no", "id")
+        .iterator(chunk_size=50000)
     )
 
     # Persons.
@@ -333,7 +416,11 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
         if cur is None:
             new_p.append(Person(**vals, created_at=now, updated_at=now))
             continue
-        diff = [(f, getattr(cur, f), vals[f]) for f in PERSON_TRACKED if _canon(getattr(cur, f)) != _canon(vals[f])]
+        diff = [
+            (f, getattr(cur, f), vals[f])
+            for f in PERSON_TRACKED
+            if _canon(getattr(cur, f)) != _canon(vals[f])
+        ]
         if diff:
             for f, old, new in diff:
                 setattr(cur, f, new)
@@ -347,7 +434,8 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
             summary["persons_unchanged"] += 1
     # Members of a household in the file who are no longer listed leave the register (kept, inactive).
     removed = [
-        p for key, p in cur_persons.items()
+        p
+        for key, p in cur_persons.items()
         if key not in file_p and p.household_id in household_ids and p.active
     ]
     for p in removed:
@@ -365,8 +453,12 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
     changed_households = {h.pk for h in changed_hh if h.updated_at == now}
     changed_households |= {p.household_id for p in changed_p} | {p.household_id for p in removed}
     changed_households -= {None}
-    summary["households_changed"] = len(changed_households & {ids[n] for n in file_hh} - {h.pk for h in new_hh})
-    summary["households_unchanged"] = len(file_hh) - summary["households_added"] - summary["households_changed"]
+    summary["households_changed"] = len(
+        changed_households & {ids[n] for n in file_hh} - {h.pk for h in new_hh}
+    )
+    summary["households_unchanged"] = (
+        len(file_hh) - summary["households_added"] - summary["households_changed"]
+    )
     step("写入数据库", 0.95)
     return summary, changes
 
@@ -375,7 +467,9 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
 # Small writes from the pages.
 
 
-def reveal_personal(*, actor, person: Person | None = None, household: Household | None = None, field: str) -> str:
+def reveal_personal(
+    *, actor, person: Person | None = None, household: Household | None = None, field: str
+) -> str:
     """Return an unmasked ID number or phone; the look itself is an audited event."""
     actor = as_actor(actor)
     permissions.require(actor.user, permissions.REVEAL_PERSONAL)
@@ -393,8 +487,14 @@ def reveal_personal(*, actor, person: Person | None = None, household: Household
         raise NotFound("对象不存在或不在您的管辖范围内")
     with transaction.atomic():
         audit.record(
-            actor=actor, action=f"{otype}.reveal_{field}", object_type=otype, object_id=target.pk,
-            object_label=label, county_code=target.county_code, township_code=target.township_code,
-            village_code=target.village_code, details={"field": field},
+            actor=actor,
+            action=f"{otype}.reveal_{field}",
+            object_type=otype,
+            object_id=target.pk,
+            object_label=label,
+            county_code=target.county_code,
+            township_code=target.township_code,
+            village_code=target.village_code,
+            details={"field": field},
         )
     return value

@@ -12,4 +12,6 @@ class LoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "用户名"
         self.fields["password"].label = "密码"
-        self.fields["username"].widget = forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
+        self.fields["username"].widget = forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "username"}
+        )

@@ -73,15 +73,25 @@ def home(request):
         .annotate(households=Count("id"), persons=Sum("size"))
     }
     categories = [
-        {"code": c.value, "label": c.label, "households": by_category.get(c.value, {}).get("households", 0),
-         "persons": by_category.get(c.value, {}).get("persons", 0) or 0}
+        {
+            "code": c.value,
+            "label": c.label,
+            "households": by_category.get(c.value, {}).get("households", 0),
+            "persons": by_category.get(c.value, {}).get("persons", 0) or 0,
+        }
         for c in MonitoringCategory
     ]
     imports = selectors.ledger_imports(user=request.user)[:5]
-    return render(request, "web/home.html", {
-        "totals": totals, "categories": categories, "imports": imports,
-        "region": regions.region_by_code(_scope_code(request.user)),
-    })
+    return render(
+        request,
+        "web/home.html",
+        {
+            "totals": totals,
+            "categories": categories,
+            "imports": imports,
+            "region": regions.region_by_code(_scope_code(request.user)),
+        },
+    )
 
 
 @login_required
@@ -105,24 +115,56 @@ def household_list(request):
     except ValueError:
         per_page = 20
     per_page = per_page if per_page in PAGE_SIZES else 20
-    page = Paginator(qs.only(
-        "id", "household_no", "head_name", "size", "household_type", "monitoring_category", "risk_status",
-        "village_code", "township_code", "identified_month", "declared_per_capita_income", "phone",
-    ), per_page).get_page(g.get("page"))
+    page = Paginator(
+        qs.only(
+            "id",
+            "household_no",
+            "head_name",
+            "size",
+            "household_type",
+            "monitoring_category",
+            "risk_status",
+            "village_code",
+            "township_code",
+            "identified_month",
+            "declared_per_capita_income",
+            "phone",
+        ),
+        per_page,
+    ).get_page(g.get("page"))
     names = regions.names_for({h.village_code for h in page} | {h.township_code for h in page})
-    rows = [{"h": h, "village": names.get(h.village_code, h.village_code),
-             "township": names.get(h.township_code, h.township_code), "phone": mask_phone(h.phone)} for h in page]
+    rows = [
+        {
+            "h": h,
+            "village": names.get(h.village_code, h.village_code),
+            "township": names.get(h.township_code, h.township_code),
+            "phone": mask_phone(h.phone),
+        }
+        for h in page
+    ]
     params = g.copy()
     params.pop("page", None)
     sel_township = township or (g.get("village", "")[:9] + "000" if g.get("village") else "")
     context = {
-        "page": page, "rows": rows, "params": params.urlencode(), "filters": g,
-        "townships": _townships(request.user), "villages": _villages(request.user, sel_township), "sel_township": sel_township,
-        "types": HouseholdType.choices, "categories": MonitoringCategory.choices, "risk_statuses": RiskStatus.choices,
-        "sort": g.get("sort", ""), "page_sizes": PAGE_SIZES, "per_page": per_page,
+        "page": page,
+        "rows": rows,
+        "params": params.urlencode(),
+        "filters": g,
+        "townships": _townships(request.user),
+        "villages": _villages(request.user, sel_township),
+        "sel_township": sel_township,
+        "types": HouseholdType.choices,
+        "categories": MonitoringCategory.choices,
+        "risk_statuses": RiskStatus.choices,
+        "sort": g.get("sort", ""),
+        "page_sizes": PAGE_SIZES,
+        "per_page": per_page,
     }
-    template = "web/_household_table.html" if request.headers.get("HX-Request") and request.headers.get(
-        "HX-Target") == "results" else "web/household_list.html"
+    template = (
+        "web/_household_table.html"
+        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "results"
+        else "web/household_list.html"
+    )
     return render(request, template, context)
 
 
@@ -137,18 +179,30 @@ def village_options(request):
 def household_detail(request, pk: int):
     household = selectors.household_get(user=request.user, pk=pk)
     members = list(selectors.household_members(household=household))
-    former = list(selectors.household_members(household=household, include_inactive=True).filter(active=False))
+    former = list(
+        selectors.household_members(household=household, include_inactive=True).filter(active=False)
+    )
     names = regions.names_for([household.county_code, household.township_code, household.village_code])
     risks = [RiskType(r).label if r in RiskType.values else r for r in household.risks]
     history = selectors.household_history(household=household)
-    return render(request, "web/household_detail.html", {
-        "h": household, "members": members, "former": former, "risks": risks, "history": history,
-        "place": " ".join(names.get(c, "") for c in (household.county_code, household.township_code,
-                                                      household.village_code)),
-        "masked_phone": mask_phone(household.phone),
-        "can_reveal": permissions.has_perm(request.user, permissions.REVEAL_PERSONAL),
-        "mask": idcard.mask,
-    })
+    return render(
+        request,
+        "web/household_detail.html",
+        {
+            "h": household,
+            "members": members,
+            "former": former,
+            "risks": risks,
+            "history": history,
+            "place": " ".join(
+                names.get(c, "")
+                for c in (household.county_code, household.township_code, household.village_code)
+            ),
+            "masked_phone": mask_phone(household.phone),
+            "can_reveal": permissions.has_perm(request.user, permissions.REVEAL_PERSONAL),
+            "mask": idcard.mask,
+        },
+    )
 
 
 @login_required
@@ -204,10 +258,16 @@ def _go(request, url: str):
 def ledger_import_detail(request, pk: int):
     li = selectors.ledger_import_get(user=request.user, pk=pk)
     problems = li.problems[:500]
-    return render(request, "web/ledger_import_detail.html", {
-        "li": li, "problems": problems, "shown": len(problems),
-        "errors": [p for p in li.problems if p["level"] == "error"][:1],
-    })
+    return render(
+        request,
+        "web/ledger_import_detail.html",
+        {
+            "li": li,
+            "problems": problems,
+            "shown": len(problems),
+            "errors": [p for p in li.problems if p["level"] == "error"][:1],
+        },
+    )
 
 
 @login_required
@@ -215,8 +275,7 @@ def ledger_import_report(request, pk: int):
     li = selectors.ledger_import_get(user=request.user, pk=pk)
     if not li.report_path or not Path(li.report_path).exists():
         raise Http404("没有问题报告")
-    return FileResponse(open(li.report_path, "rb"), as_attachment=True,
-                        filename=f"台账问题报告-{li.pk}.xlsx")
+    return FileResponse(open(li.report_path, "rb"), as_attachment=True, filename=f"台账问题报告-{li.pk}.xlsx")
 
 
 @login_required
@@ -236,7 +295,9 @@ def ledger_export(request):
             return redirect("web:ledger_export")
         name = regions.region_by_code(region_code).short_name if region_code else "台账"
         stamp = timezone.localtime().strftime("%Y%m%d")
-        response = FileResponse(open(result["path"], "rb"), as_attachment=True, filename=f"{name}-台账-{stamp}.{fmt}")
+        response = FileResponse(
+            open(result["path"], "rb"), as_attachment=True, filename=f"{name}-台账-{stamp}.{fmt}"
+        )
         Path(result["path"]).unlink(missing_ok=True)  # the open handle keeps the data until sent
         return response
     code = _scope_code(request.user)
@@ -247,17 +308,27 @@ def ledger_export(request):
             options.append(t)
     elif level == "township":
         options.extend(regions.villages_of(code))
-    return render(request, "web/ledger_export.html", {
-        "options": options, "can_full": permissions.has_perm(request.user, permissions.EXPORT_FULL_ID),
-    })
+    return render(
+        request,
+        "web/ledger_export.html",
+        {
+            "options": options,
+            "can_full": permissions.has_perm(request.user, permissions.EXPORT_FULL_ID),
+        },
+    )
 
 
 @login_required
 def audit_log(request):
     permissions.require(request.user, permissions.VIEW_AUDIT)
     g = request.GET
-    qs = selectors.audit_events(user=request.user, action=g.get("action", ""), actor=g.get("actor", ""),
-                                since=g.get("since") or None, until=g.get("until") or None)
+    qs = selectors.audit_events(
+        user=request.user,
+        action=g.get("action", ""),
+        actor=g.get("actor", ""),
+        since=g.get("since") or None,
+        until=g.get("until") or None,
+    )
     page = Paginator(qs.annotate(n_changes=Count("changes")), 50).get_page(g.get("page"))
     params = g.copy()
     params.pop("page", None)

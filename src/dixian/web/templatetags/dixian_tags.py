@@ -25,7 +25,11 @@ def sort_link(context, key: str, label: str):
     url = f"?{params.urlencode()}"
     return format_html(
         '<a class="sort-link{}" href="{}" hx-get="{}" hx-target="#results" hx-push-url="true">{}{}</a>',
-        " on" if arrow else "", url, url, label, arrow,
+        " on" if arrow else "",
+        url,
+        url,
+        label,
+        arrow,
     )
 
 
