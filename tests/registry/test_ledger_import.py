@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import LIANGJIAGOU, LIFUYU, XIYANG
 from dixian.core.audit import Actor
 from dixian.core.models import AuditEvent, FieldChange
 from dixian.registry.models import Household, LedgerImport, Person
 from dixian.registry.services import import_ledger
+
+from conftest import LIANGJIAGOU, LIFUYU, XIYANG
 from ledgers import basic_rows, write_csv, write_xlsx
 
 pytestmark = pytest.mark.django_db

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import make_user
-from ledgers import HEADERS, basic_rows, make_id, write_csv, write_xlsx
 
 from dixian.core.audit import Actor
 from dixian.core.errors import PermissionDenied, ValidationError
 from dixian.core.models import AuditEvent
 from dixian.registry.models import Household, LedgerImport, Person
 from dixian.registry.services import LedgerRefused, import_ledger
+
+from conftest import make_user
+from ledgers import HEADERS, basic_rows, make_id, write_csv, write_xlsx
 
 pytestmark = pytest.mark.django_db
 CLI = Actor.cli()
@@ -221,7 +222,7 @@ def test_refusal_is_audited_and_report_marks_bad_cells(tmp_path):
     assert cell.value == "123"
     assert cell.fill.fgColor.rgb.endswith("F8B4B4")
     listing = list(wb["问题清单"].iter_rows(min_row=3, values_only=True))
-    assert (5, "证件号码", "123") == listing[0][:3]
+    assert listing[0][:3] == (5, "证件号码", "123")
 
 
 def test_account_outside_the_rows_region(tmp_path):

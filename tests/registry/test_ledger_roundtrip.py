@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
-from ledgers import HEADERS, basic_rows, write_csv
 
 from dixian.core.audit import Actor
 from dixian.core.models import AuditEvent
 from dixian.registry.exports import export_ledger
 from dixian.registry.models import Household, LedgerImport, Person
 from dixian.registry.services import import_ledger
+
+from ledgers import HEADERS, basic_rows, write_csv
 
 pytestmark = pytest.mark.django_db
 CLI = Actor.cli()

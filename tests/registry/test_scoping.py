@@ -6,8 +6,6 @@ import base64
 
 import openpyxl
 import pytest
-from conftest import LIANGJIAGOU, LIFUYU
-from ledgers import basic_rows, write_csv
 
 from dixian.core.audit import Actor
 from dixian.core.errors import NotFound
@@ -15,6 +13,9 @@ from dixian.registry import selectors
 from dixian.registry.exports import export_ledger
 from dixian.registry.models import Household, Person
 from dixian.registry.services import import_ledger
+
+from conftest import LIANGJIAGOU, LIFUYU
+from ledgers import basic_rows, write_csv
 
 pytestmark = pytest.mark.django_db
 

@@ -648,7 +648,9 @@ def _load_villages(path: Path) -> tuple[pl.DataFrame, _Villages]:
     short = [village_short_name(n) for n in vnames]
     township = [names.get(c[:9] + "000", "") for c in codes]
     county = [names.get(c[:6] + "000000", "") for c in codes]
-    community = np.array([s.endswith("社区") or "居" in n for s, n in zip(short, vnames, strict=True)])
+    community = np.array(
+        [s.endswith("社区") or bool(_RESIDENT_SUFFIX.search(n)) for s, n in zip(short, vnames, strict=True)]
+    )
     odd = np.array([bool(_NOT_RESIDENTIAL.search(n)) for n in vnames])
     villages = _Villages(
         code=codes,
