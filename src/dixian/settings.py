@@ -94,9 +94,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["TEST"] = {"NAME": env.str("DIXIAN_TEST_SQLITE", default="")} if env.str(
-        "DIXIAN_TEST_SQLITE", default=""
-    ) else {}
+    DATABASES["default"]["TEST"] = (
+        {"NAME": env.str("DIXIAN_TEST_SQLITE", default="")}
+        if env.str("DIXIAN_TEST_SQLITE", default="")
+        else {}
+    )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 

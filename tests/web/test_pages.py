@@ -72,6 +72,12 @@ def test_household_list_filters_and_search(client, registry, county_admin, query
     assert shown == expected
 
 
+def test_search_shows_which_member_matched(client, registry, county_admin):
+    client.force_login(county_admin)
+    page = client.get("/households/?q=lxy").content.decode()
+    assert "匹配：李秀英（配偶）" in page
+
+
 def test_search_by_id_number_in_any_spelling(client, registry, county_admin):
     client.force_login(county_admin)
     number = Person.objects.get(name="王桂兰").id_number

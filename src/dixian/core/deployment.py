@@ -38,8 +38,12 @@ def set_jurisdiction(*, actor, code: str):
         dep.save(update_fields=["jurisdiction_code", "name"])
     if old != region.code:
         audit.record(
-            actor=actor, action="deployment.set_jurisdiction", object_type="deployment", object_id=dep.pk,
-            object_label=region.name, county_code=region.code if region.level == "county" else "",
+            actor=actor,
+            action="deployment.set_jurisdiction",
+            object_type="deployment",
+            object_id=dep.pk,
+            object_label=region.name,
+            county_code=region.code if region.level == "county" else "",
             changes=[("jurisdiction_code", old, region.code)],
         )
     return dep

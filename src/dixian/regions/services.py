@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from pathlib import Path
 
 import polars as pl
@@ -19,18 +18,12 @@ from dixian.core.errors import ValidationError
 
 from . import selectors
 from .models import Region, RegionLevel
+from .names import RESIDENT_SUFFIX, VILLAGE_SUFFIX, short_name_of  # noqa: F401 - re-exported
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "regions-shanxi-2023.csv"
 DEFAULT_SOURCE = "NBS-2023"
 
 LEVELS = tuple(RegionLevel.values)
-
-# Committee suffixes of village names. A village committee keeps "村" in its short name, a
-# residents' committee keeps "社区". The odd spellings occur in the NBS 2023 file itself.
-VILLAGE_SUFFIX = r"(?:村民委员会|村委员会|村民委会|村民委员|村民员委会|村委会|村委)$"
-RESIDENT_SUFFIX = r"(?:社区居民委员会|社区居委会|居民委员会|居委会)$"
-_VILLAGE_RE = re.compile(VILLAGE_SUFFIX)
-_RESIDENT_RE = re.compile(RESIDENT_SUFFIX)
 
 _UPDATE_FIELDS = [
     "name",
@@ -45,29 +38,6 @@ _UPDATE_FIELDS = [
 ]
 _CONTENT = ["name", "short_name", "level", "parent_code", "county_code", "township_code"]
 _BATCH = 2000
-
-
-def short_name_of(name: str, level: str) -> str:
-    """The name as people write it.
-
-    Villages: 梁家沟村村委会 → 梁家沟村, 南庄村委会 → 南庄村, 松溪路社区居民委员会 → 松溪路社区,
-    西街居委会 → 西街社区. Names without a committee suffix (虚拟社区, 生活区 …) and every other
-    level keep their official name (乐平镇, 城区, 昔阳县).
-    """
-    name = (name or "").strip()
-    if level != RegionLevel.VILLAGE:
-        return name
-    base = _VILLAGE_RE.sub("", name, count=1)
-    if base != name:
-        if not base:
-            return name
-        return base if base.endswith("村") else base + "村"
-    base = _RESIDENT_RE.sub("", name, count=1)
-    if base != name:
-        if not base or ("社区" in base and not base.endswith("社区")):
-            return name  # e.g. 曙光社区第一居民委员会: no shorter form reads right
-        return base if base.endswith("社区") else base + "社区"
-    return name
 
 
 def short_name_expr(name: pl.Expr, level: pl.Expr) -> pl.Expr:

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from dixian.regions.names import RESIDENT_RE, short_name_of
+
 __all__ = [
     "COLUMNS",
     "DEFAULT_REGIONS_CSV",
@@ -378,27 +380,12 @@ MEAN_SIZE = float((np.arange(1, 7) * SIZE_P).sum())
 LIFTED_YEARS = np.arange(2014, 2021)
 LIFTED_YEAR_P = [0.05, 0.08, 0.18, 0.22, 0.25, 0.15, 0.07]
 
-# Committee suffixes: the same rules as ``dixian.regions.services.short_name_of`` (kept free of
-# Django here so that the generator runs without settings).
-_VILLAGE_SUFFIX = re.compile(r"(?:村民委员会|村委员会|村民委会|村民委员|村民员委会|村委会|村委)$")
-_RESIDENT_SUFFIX = re.compile(r"(?:社区居民委员会|社区居委会|居民委员会|居委会)$")
 _NOT_RESIDENTIAL = re.compile(r"虚拟|开发区|园区|农场|林场|牧场|戒毒|监狱|生活区|原种场")
 
 
 def village_short_name(name: str) -> str:
     """梁家沟村村委会 → 梁家沟村, 南庄村委会 → 南庄村, 松溪路社区居民委员会 → 松溪路社区."""
-    name = name.strip()
-    base = _VILLAGE_SUFFIX.sub("", name, count=1)
-    if base != name:
-        if not base:
-            return name
-        return base if base.endswith("村") else base + "村"
-    base = _RESIDENT_SUFFIX.sub("", name, count=1)
-    if base != name:
-        if not base or ("社区" in base and not base.endswith("社区")):
-            return name
-        return base if base.endswith("社区") else base + "社区"
-    return name
+    return short_name_of(name, "village")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -649,7 +636,7 @@ def _load_villages(path: Path) -> tuple[pl.DataFrame, _Villages]:
     township = [names.get(c[:9] + "000", "") for c in codes]
     county = [names.get(c[:6] + "000000", "") for c in codes]
     community = np.array(
-        [s.endswith("社区") or bool(_RESIDENT_SUFFIX.search(n)) for s, n in zip(short, vnames, strict=True)]
+        [s.endswith("社区") or bool(RESIDENT_RE.search(n)) for s, n in zip(short, vnames, strict=True)]
     )
     odd = np.array([bool(_NOT_RESIDENTIAL.search(n)) for n in vnames])
     villages = _Villages(

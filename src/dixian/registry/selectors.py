@@ -86,6 +86,27 @@ def _search_q(q: str, user) -> Q:
     return Q(search_text__contains=q) | Q(household_no=q)
 
 
+def matched_members(*, households: list[Household], q: str) -> dict[int, list[Person]]:
+    """For a page of search results: which members (other than the head) matched the search."""
+    q = (q or "").strip()
+    if not q or not households:
+        return {}
+    text = idcard.normalize(q)
+    members = Person.objects.filter(household_id__in=[h.pk for h in households], active=True).exclude(
+        relation_to_head="户主"
+    )
+    if _ID_LIKE.match(text):
+        members = members.filter(id_number__startswith=text.upper())
+    elif text.isascii() and text.isalpha():
+        members = members.filter(name_initials__startswith=text.lower())
+    else:
+        members = members.filter(name__contains=q)
+    out: dict[int, list[Person]] = {}
+    for p in members.only("id", "household_id", "name", "relation_to_head"):
+        out.setdefault(p.household_id, []).append(p)
+    return out
+
+
 def household_get(*, user, pk: int) -> Household:
     household = households(user).filter(pk=pk).first()
     if household is None:

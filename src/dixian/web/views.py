@@ -133,12 +133,14 @@ def household_list(request):
         per_page,
     ).get_page(g.get("page"))
     names = regions.names_for({h.village_code for h in page} | {h.township_code for h in page})
+    matches = selectors.matched_members(households=list(page), q=g.get("q", ""))
     rows = [
         {
             "h": h,
             "village": names.get(h.village_code, h.village_code),
             "township": names.get(h.township_code, h.township_code),
             "phone": mask_phone(h.phone),
+            "matches": matches.get(h.pk, []),
         }
         for h in page
     ]
