@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "dixian.regions",
     "dixian.accounts",
     "dixian.registry",
+    "dixian.monitoring",
     "dixian.web",
 ]
 

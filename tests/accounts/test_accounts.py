@@ -12,7 +12,7 @@ from dixian.core.audit import Actor, record
 from dixian.core.errors import PermissionDenied, ValidationError
 from dixian.core.models import AuditEvent
 
-from conftest import LEPING, LIANGJIAGOU, XIYANG
+from testdata import LEPING, LIANGJIAGOU, XIYANG
 
 pytestmark = pytest.mark.django_db
 CLI = Actor.cli()

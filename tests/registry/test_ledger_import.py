@@ -11,8 +11,8 @@ from dixian.core.models import AuditEvent, FieldChange
 from dixian.registry.models import Household, LedgerImport, Person
 from dixian.registry.services import import_ledger
 
-from conftest import LIANGJIAGOU, LIFUYU, XIYANG
 from ledgers import basic_rows, write_csv, write_xlsx
+from testdata import LIANGJIAGOU, LIFUYU, XIYANG
 
 pytestmark = pytest.mark.django_db
 CLI = Actor.cli()

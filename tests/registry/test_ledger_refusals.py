@@ -15,8 +15,8 @@ from dixian.core.models import AuditEvent
 from dixian.registry.models import Household, LedgerImport, Person
 from dixian.registry.services import LedgerRefused, import_ledger
 
-from conftest import make_user
 from ledgers import HEADERS, basic_rows, make_id, write_csv, write_xlsx
+from testdata import make_user
 
 pytestmark = pytest.mark.django_db
 CLI = Actor.cli()

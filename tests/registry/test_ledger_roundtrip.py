@@ -24,6 +24,9 @@ def sheet_rows(path):
 
 
 def empty_registry():
+    from dixian.monitoring.models import MonitoringCase
+
+    MonitoringCase.objects.all().delete()
     Person.objects.all().delete()
     Household.objects.all().delete()
     LedgerImport.objects.all().delete()

@@ -14,8 +14,8 @@ from dixian.registry.exports import export_ledger
 from dixian.registry.models import Household, Person
 from dixian.registry.services import import_ledger
 
-from conftest import LIANGJIAGOU, LIFUYU
 from ledgers import basic_rows, write_csv
+from testdata import LIANGJIAGOU, LIFUYU
 
 pytestmark = pytest.mark.django_db
 

@@ -195,6 +195,14 @@ def import_ledger(
     step("写入数据库", 0.5)
     with transaction.atomic():
         summary, changes = _write(validated.households, validated.persons, step)
+        from dixian.monitoring.ledger_sync import sync_cases
+
+        summary.update(
+            sync_cases(
+                validated.households["county_code"].unique().to_list(),
+                validated.households["household_no"].to_list(),
+            )
+        )
         li = LedgerImport.objects.create(
             created_by=user,
             actor_name=actor.name,
@@ -498,3 +506,123 @@ def reveal_personal(
             details={"field": field},
         )
     return value
+
+
+@transaction.atomic
+def register_household(
+    *,
+    actor,
+    village_code: str,
+    household_type: str,
+    members: list[dict],
+    household_no: str = "",
+    hamlet: str = "",
+    phone: str = "",
+    lifted_year: int | None = None,
+) -> Household:
+    """Enter a household on the spot (e.g. with a lead): it joins the registry as 一般农户 or 脱贫户."""
+    from dixian.core import idcard
+    from dixian.core.errors import IdNumberError
+    from dixian.core.text import pinyin_full, pinyin_initials
+    from dixian.regions.models import Region
+    from dixian.registry.choices import HouseholdType
+
+    actor = as_actor(actor)
+    user = actor.user
+    region = Region.objects.filter(code=village_code, level="village").first()
+    if region is None:
+        raise ValidationError("请选择户所在的行政村")
+    if not covers(user, village_code):
+        raise NotFound("该村不在您的管辖范围内")
+    if household_type not in HouseholdType.values:
+        raise ValidationError("户类型只能是脱贫户或一般农户")
+    if household_type == HouseholdType.LIFTED and not lifted_year:
+        raise ValidationError("脱贫户请填写脱贫年度")
+    if not members:
+        raise ValidationError("请录入家庭成员")
+    heads = [m for m in members if m.get("relation_to_head") == "户主"]
+    if len(heads) != 1:
+        raise ValidationError("每户有且只有一个户主")
+    county = village_code[:6] + "000000"
+    household_no = (household_no or "").strip()
+    if not household_no:
+        seq = Household.objects.filter(village_code=village_code, household_no__startswith="DX").count() + 1
+        household_no = f"DX{village_code}{seq:04d}"
+    if Household.objects.filter(county_code=county, household_no=household_no).exists():
+        raise ValidationError(f"户编号 {household_no} 已存在")
+    people = []
+    seen = set()
+    for i, m in enumerate(members, start=1):
+        name = (m.get("name") or "").strip()
+        if not name:
+            raise ValidationError(f"第{i}位成员没有姓名")
+        try:
+            info = idcard.parse(m.get("id_number") or "")
+        except IdNumberError as exc:
+            raise ValidationError(f"{name}：{exc.message}") from None
+        if info.number in seen:
+            raise ValidationError(f"{name}：证件号码重复")
+        seen.add(info.number)
+        other = (
+            Person.objects.filter(county_code=county, id_number=info.number, active=True)
+            .select_related("household")
+            .first()
+        )
+        if other is not None:
+            raise ValidationError(f"{name}已登记在另一户（户编号 {other.household.household_no}）")
+        if not (m.get("relation_to_head") or "").strip():
+            raise ValidationError(f"{name}：请填写与户主关系")
+        people.append((i - 1, name, info, m))
+    now = timezone.now()
+    head = heads[0]["name"].strip()
+    household = Household.objects.create(
+        county_code=county,
+        township_code=village_code[:9] + "000",
+        village_code=village_code,
+        household_no=household_no,
+        hamlet=hamlet,
+        household_type=household_type,
+        lifted_year=lifted_year,
+        phone=phone,
+        head_name=head,
+        size=len(people),
+        search_text=" ".join(f"{n} {pinyin_initials(n)}" for _, n, _, _ in people),
+        created_at=now,
+        updated_at=now,
+    )
+    Person.objects.bulk_create(
+        [
+            Person(
+                household=household,
+                county_code=county,
+                township_code=household.township_code,
+                village_code=village_code,
+                position=pos,
+                name=name,
+                name_pinyin=pinyin_full(name),
+                name_initials=pinyin_initials(name),
+                id_number=info.number,
+                sex=info.sex,
+                birth_date=info.birth_date,
+                relation_to_head=m["relation_to_head"].strip(),
+                labour_skill=m.get("labour_skill", ""),
+                health=m.get("health", ""),
+                ethnicity=m.get("ethnicity", ""),
+                created_at=now,
+                updated_at=now,
+            )
+            for pos, name, info, m in people
+        ]
+    )
+    audit.record(
+        actor=actor,
+        action="household.register",
+        object_type="household",
+        object_id=household.pk,
+        object_label=str(household),
+        county_code=county,
+        township_code=household.township_code,
+        village_code=village_code,
+        details={"members": len(people), "household_type": household_type},
+    )
+    return household
