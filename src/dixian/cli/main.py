@@ -315,6 +315,11 @@ def regions_load(
     console.print(f"区划代码：{counts}")
 
 
+# Commands kept in their own modules register themselves on ``app``.
+from dixian.cli import quality as _quality  # noqa: E402,F401
+from dixian.cli import stats as _stats  # noqa: E402,F401
+
+
 def main():  # pragma: no cover
     app()
 

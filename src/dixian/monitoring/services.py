@@ -229,6 +229,13 @@ def start_identification(
         raise ValidationError("该户已有正在监测或审核中的记录，不能重复发起识别")
     check_category(household.household_type, category)
     risks = check_risks(risks)
+    if fast_track:
+        if user is not None and not user.is_superuser and user.role != Role.COUNTY_ADMIN:
+            raise PermissionDenied("绿色通道由县级管理员直接审定")
+        if not set(risks) & FAST_TRACK_RISKS:
+            raise ValidationError("绿色通道只适用于因灾、因病、因意外事故的突发情况")
+        if not measures:
+            raise ValidationError("绿色通道须同时录入先行落实的帮扶措施")
     today = timezone.localdate()
     case = MonitoringCase.objects.create(
         household=household,
@@ -260,12 +267,6 @@ def start_identification(
     lead.status = Lead.Status.IN_REVIEW
     lead.save(update_fields=["status"])
     if fast_track:
-        if user is not None and not user.is_superuser and user.role != Role.COUNTY_ADMIN:
-            raise PermissionDenied("绿色通道由县级管理员直接审定")
-        if not set(risks) & FAST_TRACK_RISKS:
-            raise ValidationError("绿色通道只适用于因灾、因病、因意外事故的突发情况")
-        if not measures:
-            raise ValidationError("绿色通道须同时录入先行落实的帮扶措施")
         for m in measures:
             record_measure(actor=actor, household=household, case=case, **m)
         due, pending = today, {}

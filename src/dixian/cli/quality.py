@@ -1,0 +1,1 @@
+"""`dixian quality`: data-quality findings (filled in by the quality work)."""

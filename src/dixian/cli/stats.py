@@ -1,0 +1,1 @@
+"""`dixian stats`: figures from the indicator catalogue (filled in by the indicators work)."""
