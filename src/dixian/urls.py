@@ -9,5 +9,6 @@ admin.site.site_title = "底线"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("figures/", include("dixian.indicators.urls")),
     path("", include("dixian.web.urls")),
 ]

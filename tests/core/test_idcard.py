@@ -157,7 +157,7 @@ def test_int_inputs_are_exact():
         ("110105189912310020", "id_birth_date", "证件号码中的出生日期 18991231 早于 1900 年"),
         ("110105209912310020", "id_birth_date", "证件号码中的出生日期 20991231 晚于今天"),
         ("110105491331002", "id_birth_date", "证件号码中的出生日期 19491331 不是有效日期"),
-        ("110105194912310021", "id_checksum", "校验位错误，应为 X（实际为 1）"),
+        ("110105194912310021", "id_checksum", "证件号码最后一位（校验位）应为 X，现为 1，请核对"),
     ],
 )
 def test_parse_failures_have_specific_messages(raw, code, message):

@@ -14,8 +14,8 @@ from dixian.core.models import AuditEvent
 from dixian.registry.models import Household, LedgerImport, Person
 from dixian.registry.services import import_ledger
 
-from conftest import LEPING, LIANGJIAGOU
 from ledgers import basic_rows, write_csv, write_xlsx
+from testdata import LEPING, LIANGJIAGOU
 
 pytestmark = pytest.mark.django_db
 

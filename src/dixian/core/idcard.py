@@ -55,7 +55,7 @@ MSG_X_POSITION = "证件号码中的 X 只能出现在 18 位号码的最后一�
 MSG_DATE_INVALID = "证件号码中的出生日期 {} 不是有效日期"
 MSG_DATE_TOO_EARLY = "证件号码中的出生日期 {} 早于 1900 年"
 MSG_DATE_FUTURE = "证件号码中的出生日期 {} 晚于今天"
-MSG_CHECKSUM = "校验位错误，应为 {}（实际为 {}）"
+MSG_CHECKSUM = "证件号码最后一位（校验位）应为 {}，现为 {}，请核对"
 MSG_TYPE = "证件号码的类型无效：{}"
 
 # Decimal point or exponent: what Excel / a float-typed column turns a long number into.

@@ -843,6 +843,17 @@ def validate_ledger(
     )
     all_problems = listed + (found.to_dicts() if found is not None else [])
     all_problems.sort(key=lambda p: (p["row"], p["level"] != "error", p["column"]))
+    # Name the household and the person of each row, to help find it.
+    rows_hit = {p["row"] for p in all_problems}
+    who = {
+        r: (no, name)
+        for r, no, name in df.filter(pl.col("_row").is_in(list(rows_hit)))
+        .select("_row", "户编号", "姓名")
+        .iter_rows()
+    }
+    for p in all_problems:
+        no, name = who.get(p["row"], (None, None))
+        p["household_no"], p["name"] = no or "", name or ""
     if any(p["level"] == "error" for p in all_problems):
         return ValidatedLedger(pl.DataFrame(), pl.DataFrame(), all_problems, df.height, extra_columns)
 

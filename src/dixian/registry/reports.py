@@ -11,7 +11,9 @@ from dixian.registry.ledger import RawLedger
 LEVEL_LABEL = {"error": "错误", "warning": "提示"}
 
 
-def write_problem_report(*, path: Path, raw: RawLedger, problems: list[dict], out: Path) -> Path:
+def write_problem_report(
+    *, path: Path, raw: RawLedger, problems: list[dict], out: Path, file_name: str = ""
+) -> Path:
     """The user's own sheet with every bad cell marked (red: error, yellow: warning), plus a list.
 
     Rows keep the numbers they have in the user's file, so 第N行 means the same row in both.
@@ -28,22 +30,26 @@ def write_problem_report(*, path: Path, raw: RawLedger, problems: list[dict], ou
     summary.write(
         0,
         0,
-        f"台账导入问题报告：{path.name}（错误 {errors} 处，提示 {len(problems) - errors} 处；有错误时未导入任何数据）",
+        f"台账导入问题报告：{file_name or path.name}（错误 {errors} 处，提示 {len(problems) - errors} 处；有错误时未导入任何数据）",
         title,
     )
-    for c, h in enumerate(["行号", "列", "单元格内容", "问题", "级别"]):
+    for c, h in enumerate(["行号", "列", "单元格内容", "问题", "级别", "户编号", "姓名"]):
         summary.write(1, c, h, bold)
     summary.set_column(0, 0, 8)
     summary.set_column(1, 1, 22)
     summary.set_column(2, 2, 26)
     summary.set_column(3, 3, 70)
     summary.set_column(4, 4, 8)
+    summary.set_column(5, 5, 20)
+    summary.set_column(6, 6, 10)
     for i, p in enumerate(problems, start=2):
         summary.write_number(i, 0, p["row"]) if p["row"] else summary.write_string(i, 0, "")
         summary.write_string(i, 1, p["column"])
         summary.write_string(i, 2, p["value"])
         summary.write_string(i, 3, p["message"], wrap)
         summary.write_string(i, 4, LEVEL_LABEL.get(p["level"], p["level"]))
+        summary.write_string(i, 5, p.get("household_no", ""))
+        summary.write_string(i, 6, p.get("name", ""))
     summary.freeze_panes(2, 0)
 
     sheet = wb.add_worksheet("原表（已标出问题）")

@@ -266,7 +266,7 @@ def _refuse(actor, raw: RawLedger, problems, data_rows, file_name, sha, scope, p
     out_dir = Path(settings.DATA_DIR) / "reports" / "imports"
     out_dir.mkdir(parents=True, exist_ok=True)
     report = out_dir / f"import-{li.pk}-problems.xlsx"
-    write_problem_report(path=path, raw=raw, problems=problems, out=report)
+    write_problem_report(path=path, raw=raw, problems=problems, out=report, file_name=file_name)
     LedgerImport.objects.filter(pk=li.pk).update(report_path=str(report))
     li.report_path = str(report)
     raise LedgerRefused(

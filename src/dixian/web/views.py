@@ -129,6 +129,12 @@ def household_list(request):
             "identified_month",
             "declared_per_capita_income",
             "phone",
+            "wage_income",
+            "business_income",
+            "property_income",
+            "transfer_income",
+            "business_expense",
+            "declared_size",
         ),
         per_page,
     ).get_page(g.get("page"))

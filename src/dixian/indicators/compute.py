@@ -1,0 +1,295 @@
+"""Compute the catalogue's figures for a region at a date: aggregate SQL through the ORM, no loop over
+households in Python (rule 7). The same expressions serve one region (``compute``) and a breakdown by
+township, village or county (``compute_breakdown``), so that the parts and the whole agree.
+
+Four families of queries, each run only when an asked-for indicator needs it:
+
+* ``lifted``: households of type 脱贫户 and their active persons (current registry);
+* ``stock``: each household's latest monitoring spell as of the as-of month (one query: the spells,
+  an anti-join for "no later spell", and a left join to the active persons);
+* ``flow``: spells identified / eliminated within the window (one query, distinct households and
+  persons);
+* ``income``: sums over lifted households' income columns, in fen (exact on SQLite too).
+
+No user here: callers go through ``selectors`` (region scope) or are the command-line operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import BigIntegerField, Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Round
+
+from dixian.core.errors import ValidationError
+from dixian.indicators.catalogue import BY_CODE, CODES
+from dixian.monitoring.models import CaseStatus, MonitoringCase
+from dixian.regions.selectors import code_level
+from dixian.registry.choices import HouseholdType, MonitoringCategory, RiskType
+from dixian.registry.models import Household, Person
+
+# Spells that count at all: identified and approved (not under identification review, not rejected).
+COUNTED_STATUSES = (CaseStatus.MONITORED, CaseStatus.ELIMINATING, CaseStatus.ELIMINATED)
+INCOME_COLUMNS = ("wage_income", "business_income", "property_income", "transfer_income")
+EXPENSE_COLUMN = "business_expense"
+_INCOME_KEY = {
+    "wage_income": "wage",
+    "business_income": "business",
+    "property_income": "property",
+    "transfer_income": "transfer",
+}
+
+# Group-by levels of a breakdown: the household column holding the part's code.
+BREAKDOWN_COLUMN = {"county": "county_code", "township": "township_code", "village": "village_code"}
+CHILD_LEVEL = {"province": "county", "city": "county", "county": "township", "township": "village"}
+
+
+def month_of(day: date) -> int:
+    """``date(2026, 10, 31)`` → ``202610`` (the YYYYMM of the national system)."""
+    return day.year * 100 + day.month
+
+
+def default_since(as_of: date) -> date:
+    """The start of the window when none is given: 1 January of the as-of year."""
+    return date(as_of.year, 1, 1)
+
+
+def region_q(region_code: str, prefix: str = "") -> Q:
+    """Rows of households in a region, by the household's region columns (equality; a city or a
+    province by a range over ``county_code``, which is the code prefix and can use the index)."""
+    level = code_level(region_code)
+    if level in ("village", "township", "county"):
+        return Q(**{f"{prefix}{level}_code": region_code})
+    if level in ("city", "province"):
+        keep = 4 if level == "city" else 2
+        head = region_code[:keep]
+        return Q(**{f"{prefix}county_code__range": (head + "0" * (12 - keep), head + "9" * (12 - keep))})
+    raise ValidationError(
+        f"区划代码“{region_code}”无效：应为 12 位统计用区划代码", details={"code": region_code}
+    )
+
+
+# -- which query families each indicator needs ------------------------------------------------------
+
+
+def _families(code: str) -> set[str]:
+    if code.startswith("lifted."):
+        return {"lifted"}
+    if code.startswith("monitored.") or code.startswith("elimination_rate."):
+        return {"stock"}
+    if code.startswith("identified.") or code.startswith("eliminated."):
+        return {"flow"}
+    if code == "monitoring_ratio":
+        return {"stock", "lifted"}
+    if code.startswith("income."):
+        return {"income"}
+    raise AssertionError(f"no query family for {code}")  # pragma: no cover - catalogue and compute disagree
+
+
+def _checked(codes: Iterable[str] | None, region_code: str, as_of: date, since: date | None):
+    if codes is None:
+        wanted = list(CODES)
+    else:
+        wanted = list(dict.fromkeys(codes))
+        unknown = [c for c in wanted if c not in BY_CODE]
+        if unknown:
+            raise ValidationError(f"未知的指标：{'、'.join(unknown)}", details={"codes": unknown})
+    if not isinstance(as_of, date):
+        raise ValidationError("统计日期无效")
+    since = since or default_since(as_of)
+    if since > as_of:
+        raise ValidationError(
+            f"起始日期 {since.isoformat()} 晚于统计日期 {as_of.isoformat()}",
+            details={"since": since.isoformat(), "as_of": as_of.isoformat()},
+        )
+    region_q(region_code)  # raises for a non-code
+    order = {c: n for n, c in enumerate(CODES)}
+    wanted.sort(key=order.__getitem__)
+    return wanted, since
+
+
+# -- the queries --------------------------------------------------------------------------------------
+
+
+def _run(qs, aggregates: dict, group: str | None) -> dict:
+    """``{None: row}`` for a whole region, ``{part_code: row}`` grouped by a household column."""
+    if group is None:
+        return {None: qs.aggregate(**aggregates)}
+    return {row.pop("_part"): row for row in qs.values(_part=F(group)).annotate(**aggregates).order_by()}
+
+
+def _lifted(region: Q, hh_region: Q, group: str | None) -> dict:
+    households = Household.objects.filter(hh_region, household_type=HouseholdType.LIFTED)
+    persons = Person.objects.filter(region, active=True, household__household_type=HouseholdType.LIFTED)
+    out: dict = {}
+    for part, row in _run(households, {"lifted.households": Count("id")}, group).items():
+        out.setdefault(part, {}).update(row)
+    person_group = f"household__{group}" if group else None
+    for part, row in _run(persons, {"lifted.persons": Count("id")}, person_group).items():
+        out.setdefault(part, {}).update(row)
+    return out
+
+
+def _stock(case_region: Q, month: int, group: str | None) -> dict:
+    """Each household's latest counted spell as of ``month``, with its active persons joined."""
+    later = MonitoringCase.objects.filter(
+        household_id=OuterRef("household_id"),
+        status__in=COUNTED_STATUSES,
+        identified_month__lte=month,
+    ).filter(
+        Q(identified_month__gt=OuterRef("identified_month"))
+        | Q(identified_month=OuterRef("identified_month"), id__gt=OuterRef("id"))
+    )
+    spells = MonitoringCase.objects.filter(
+        case_region, status__in=COUNTED_STATUSES, identified_month__lte=month
+    ).filter(~Exists(later))
+    eliminated = Q(status=CaseStatus.ELIMINATED, eliminated_month__lte=month)
+    still_open = (
+        ~Q(status=CaseStatus.ELIMINATED) | Q(eliminated_month__isnull=True) | Q(eliminated_month__gt=month)
+    )
+    parts = {"monitored": Q(), "monitored.open": still_open, "monitored.eliminated": eliminated}
+    for category in MonitoringCategory:
+        parts[f"monitored.{category.value}"] = Q(category=category.value)
+    active = Q(household__members__active=True)
+    aggregates = {}
+    for key, cond in parts.items():
+        # One row per (spell, active person): households by distinct spell, persons by person rows
+        # (each household has one latest spell, so a person appears once).
+        aggregates[f"{key}.households"] = Count("id", distinct=True, filter=cond)
+        aggregates[f"{key}.persons"] = Count("household__members", filter=cond & active)
+    return _run(spells, aggregates, f"household__{group}" if group else None)
+
+
+def _flow(case_region: Q, start: int, end: int, group: str | None) -> dict:
+    """Spells identified, and spells eliminated, within the months ``start``..``end``."""
+    identified = Q(identified_month__gte=start, identified_month__lte=end)
+    eliminated = Q(status=CaseStatus.ELIMINATED, eliminated_month__gte=start, eliminated_month__lte=end)
+    spells = MonitoringCase.objects.filter(case_region, status__in=COUNTED_STATUSES).filter(
+        identified | eliminated
+    )
+    parts = {"identified": identified, "eliminated": eliminated}
+    for risk in RiskType:
+        # ``risks`` is a JSON list of codes: match the quoted code in its text (works on SQLite's
+        # JSON text and PostgreSQL's jsonb::text alike; no code is part of another quoted code).
+        parts[f"identified.risk.{risk.value}"] = identified & Q(risks__icontains=f'"{risk.value}"')
+    active = Q(household__members__active=True)
+    aggregates = {}
+    for key, cond in parts.items():
+        aggregates[f"{key}.households"] = Count("household_id", distinct=True, filter=cond)
+        aggregates[f"{key}.persons"] = Count("household__members", distinct=True, filter=cond & active)
+    return _run(spells, aggregates, f"household__{group}" if group else None)
+
+
+def _fen(column: str):
+    """Σ of a money column in fen (integer): exact on SQLite, whose decimals are stored as REAL."""
+    money = Coalesce(F(column), Value(Decimal(0)), output_field=DecimalField(max_digits=14, decimal_places=2))
+    return Sum(Cast(Round(money * Value(100)), BigIntegerField()))
+
+
+def _income(hh_region: Q, group: str | None) -> dict:
+    known = Q()
+    for column in (*INCOME_COLUMNS, EXPENSE_COLUMN):
+        known |= Q(**{f"{column}__isnull": False})
+    households = Household.objects.filter(hh_region, known, household_type=HouseholdType.LIFTED, size__gt=0)
+    aggregates = {"_income.persons": Sum("size")}
+    for column in (*INCOME_COLUMNS, EXPENSE_COLUMN):
+        aggregates[f"_income.{column}"] = _fen(column)
+    return _run(households, aggregates, group)
+
+
+def _raw(families: set[str], region_code: str, as_of: date, since: date, group: str | None) -> dict:
+    hh_region = region_q(region_code)
+    via_household = region_q(region_code, "household__")
+    out: dict = {}
+
+    def merge(rows: dict) -> None:
+        for part, row in rows.items():
+            out.setdefault(part, {}).update(row)
+
+    if "lifted" in families:
+        merge(_lifted(via_household, hh_region, group))
+    if "stock" in families:
+        merge(_stock(via_household, month_of(as_of), group))
+    if "flow" in families:
+        merge(_flow(via_household, month_of(since), month_of(as_of), group))
+    if "income" in families:
+        merge(_income(hh_region, group))
+    return out
+
+
+# -- from raw sums to published values ---------------------------------------------------------------
+
+
+def _ratio(numerator, denominator, scale: int = 100) -> Decimal | None:
+    if not denominator:
+        return None
+    return Decimal(int(numerator or 0)) * scale / Decimal(int(denominator))
+
+
+def _finish(raw: dict, codes: list[str]) -> dict:
+    def n(key: str) -> int:
+        return int(raw.get(key) or 0)
+
+    fen = {c: n(f"_income.{c}") for c in (*INCOME_COLUMNS, EXPENSE_COLUMN)}
+    income_persons = n("_income.persons")
+    out = {}
+    for code in codes:
+        indicator = BY_CODE[code]
+        if code == "monitoring_ratio":
+            value = _ratio(n("monitored.persons"), n("lifted.persons"))
+        elif code.startswith("elimination_rate."):
+            unit = code.rsplit(".", 1)[1]
+            value = _ratio(n(f"monitored.eliminated.{unit}"), n(f"monitored.{unit}"))
+        elif code == "income.lifted.per_capita":
+            net = sum(fen[c] for c in INCOME_COLUMNS) - fen[EXPENSE_COLUMN]
+            value = _ratio(net, income_persons * 100, scale=1)
+        elif code.startswith("income.lifted."):
+            column = next(c for c, k in _INCOME_KEY.items() if code == f"income.lifted.{k}.per_capita")
+            value = _ratio(fen[column], income_persons * 100, scale=1)
+        else:
+            value = n(code)
+        out[code] = indicator.round(value)
+    return out
+
+
+# -- public -----------------------------------------------------------------------------------------
+
+
+def compute(
+    codes: Iterable[str] | None = None, *, region_code: str, as_of: date, since: date | None = None
+) -> dict[str, int | float | None]:
+    """``{code: value}`` for a region (12-digit code of a province, city, county, township or village)
+    as of a date; ``since`` opens the window of the flow indicators (default 1 January of the as-of
+    year). Counts are ints, % and yuan floats rounded half up; None where a denominator is 0.
+    Codes come back in catalogue order. Raises ``ValidationError`` for bad arguments."""
+    wanted, since = _checked(codes, region_code, as_of, since)
+    families = set().union(*(_families(c) for c in wanted)) if wanted else set()
+    raw = _raw(families, region_code, as_of, since, None).get(None, {})
+    return _finish(raw, wanted)
+
+
+def compute_breakdown(
+    codes: Iterable[str] | None = None,
+    *,
+    region_code: str,
+    as_of: date,
+    since: date | None = None,
+    parts: Iterable[str] = (),
+) -> dict[str, dict[str, int | float | None]]:
+    """The same figures for each part of a region one level down (county → townships, township →
+    villages, city or province → counties), in one grouped query per family: ``{part_code: {code:
+    value}}``. Every code in ``parts`` is present (zeros / None when it has no rows); parts with rows
+    but not listed (say a retired code still on households) are added, so the parts sum to the whole.
+    """
+    wanted, since = _checked(codes, region_code, as_of, since)
+    level = CHILD_LEVEL.get(code_level(region_code))
+    if level is None:
+        return {}
+    families = set().union(*(_families(c) for c in wanted)) if wanted else set()
+    raw = _raw(families, region_code, as_of, since, BREAKDOWN_COLUMN[level])
+    out = {part: _finish(raw.get(part, {}), wanted) for part in parts}
+    for part in sorted(p for p in raw if p not in out):
+        out[part] = _finish(raw[part], wanted)
+    return out
