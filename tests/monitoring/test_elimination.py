@@ -244,3 +244,25 @@ def test_ledger_spells(tmp_path):
             )
     import_ledger(actor=Actor.cli(), path=write_csv(rows, tmp_path / "c.csv"))
     assert MonitoringCase.objects.filter(household__household_no="H002").count() == 2
+
+
+def test_approvals_show_in_the_household_history(households, village_cadre, actors, line_this_year):
+    from dixian.core.models import FieldChange
+
+    case = h2_case(households)
+    services.record_income(
+        actor=village_cadre, household=case.household, window_end=202406, wage_income="30000"
+    )
+    review = services.propose_elimination(actor=village_cadre, case=case, mode="assisted", checklist=OK)
+    walk(review, actors, kind="eliminate")
+    changes = {
+        (c.field, c.old, c.new)
+        for c in FieldChange.objects.filter(
+            object_type="household", object_id=str(case.household_id), event__action="review.complete"
+        )
+    }
+    assert ("risk_status", "open", "eliminated") in changes and (
+        "elimination_mode",
+        "",
+        "assisted",
+    ) in changes

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import getpass
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -32,6 +35,23 @@ class Actor:
     @classmethod
     def cli(cls) -> Actor:
         return cls(user=None, channel="cli")
+
+
+def canonical_text(value):
+    """A value as the text kept in FieldChange rows and compared for "changed or not"."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, float):
+        return f"{Decimal(str(value)):.2f}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def as_actor(who) -> Actor:

@@ -19,6 +19,7 @@ from dixian.accounts.models import Role
 from dixian.accounts.scoping import covers
 from dixian.core import audit
 from dixian.core.audit import as_actor
+from dixian.core.audit import canonical_text as _canon
 from dixian.core.errors import NotFound, PermissionDenied, ValidationError
 from dixian.monitoring.models import (
     LEDGER_MEASURE_KIND,
@@ -286,11 +287,12 @@ def start_identification(
             comment="绿色通道先行审定",
             data={"fast_track": True},
         )
-        _approve_identification(case, household, today)
+        changes = _approve_identification(case, household, today)
         lead.status = Lead.Status.INCLUDED
         lead.save(update_fields=["status"])
     audit.record(
         actor=actor,
+        changes=changes if fast_track else (),
         action="review.start",
         object_type="review",
         object_id=review.pk,
@@ -301,16 +303,18 @@ def start_identification(
     return review
 
 
-def _approve_identification(case: MonitoringCase, household: Household, today: date) -> None:
+def _approve_identification(case: MonitoringCase, household: Household, today: date) -> list[tuple]:
     case.status = CaseStatus.MONITORED
     case.identified_on = today
     case.identified_month = month_of(today)
     case.save(update_fields=["status", "identified_on", "identified_month"])
-    _sync_household(household, case)
+    return _sync_household(household, case)
 
 
-def _sync_household(household: Household, case: MonitoringCase) -> None:
-    """The household keeps the latest spell's monitoring columns (as the national ledger does)."""
+def _sync_household(household: Household, case: MonitoringCase) -> list[tuple]:
+    """The household keeps the latest spell's monitoring columns (as the national ledger does).
+
+    Returns the field changes for the audit event, so they show in the household's history."""
     before = {
         f: getattr(household, f)
         for f in (
@@ -334,7 +338,11 @@ def _sync_household(household: Household, case: MonitoringCase) -> None:
     household.risk_status = RiskStatus.ELIMINATED if case.status == CaseStatus.ELIMINATED else RiskStatus.OPEN
     household.updated_at = timezone.now()
     household.save()
-    return before
+    return [
+        ("household", household.pk, f, _canon(old), _canon(getattr(household, f)))
+        for f, old in before.items()
+        if _canon(old) != _canon(getattr(household, f))
+    ]
 
 
 @transaction.atomic
@@ -360,6 +368,7 @@ def act(
     data = dict(data or {})
     today = timezone.localdate()
 
+    changes: list[tuple] = []
     if review.state != Review.State.OPEN:
         return _act_after_the_fact(actor, review, case, household, action, comment, data, files, step, today)
     if step is not None and step != review.step:
@@ -389,7 +398,7 @@ def act(
         review.step = Step.DONE
         review.closed_at = timezone.now()
         if review.kind == ReviewKind.IDENTIFY:
-            _approve_identification(case, household, today)
+            changes = _approve_identification(case, household, today)
             if case.lead_id:
                 Lead.objects.filter(pk=case.lead_id).update(status=Lead.Status.INCLUDED)
         else:
@@ -398,7 +407,7 @@ def act(
             case.eliminated_month = month_of(today)
             case.elimination_mode = review.proposal.get("mode", "")
             case.save(update_fields=["status", "eliminated_on", "eliminated_month", "elimination_mode"])
-            _sync_household(household, case)
+            changes = _sync_household(household, case)
     else:
         review.step = m.next_step
         review.step_started_at = timezone.now()
@@ -410,6 +419,7 @@ def act(
         object_id=review.pk,
         object_label=str(household),
         details={"step": current, "kind": review.kind, "comment": comment},
+        changes=changes,
         **_region(household),
     )
     return review

@@ -8,7 +8,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from dixian.accounts import permissions
 from dixian.accounts.scoping import covers, user_region
 from dixian.core import audit
 from dixian.core.audit import as_actor
+from dixian.core.audit import canonical_text as _canon
 from dixian.core.deployment import jurisdiction_code
 from dixian.core.errors import NotFound, ValidationError
 from dixian.registry.choices import MEASURE_COLUMNS
@@ -101,22 +101,6 @@ class ImportOutcome:
     ledger_import: LedgerImport
     summary: dict
     warnings: list[dict]
-
-
-def _canon(value):
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, float):
-        return f"{Decimal(str(value)):.2f}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def _money(v):
