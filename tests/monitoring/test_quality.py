@@ -104,6 +104,7 @@ HOUSEHOLDS = {
         },
     ),
     "N5": ({**OPEN, **NO_MEASURE, "识别监测时间": "202408"},),
+    "N6": ({**OPEN, **NO_MEASURE, "识别监测时间": "202405"},),
     # category_type_mismatch (the type is changed after the import, as a later ledger could)
     "C1": ({**OPEN},),
     "C2": ({**OPEN, **ORDINARY},),
@@ -129,6 +130,7 @@ EXPECTED = {
     ("labour_with_safety_net_only", "L1"),
     ("identified_without_measure", "N1"),
     ("identified_without_measure", "N4"),
+    ("identified_without_measure", "N6"),
     ("identified_without_measure", "V1"),
     ("category_type_mismatch", "C1"),
     ("category_type_mismatch", "C3"),
@@ -144,7 +146,7 @@ CASES = {
     "illness_without_health_measure": (["H1"], ["H2", "H3", "S1"]),
     "schooling_without_education_measure": (["E1"], ["E2", "S1"]),
     "labour_with_safety_net_only": (["L1"], ["L2", "L3", "L4", "C1"]),
-    "identified_without_measure": (["N1", "N4"], ["N2", "N3", "N5", "A2", "C1"]),
+    "identified_without_measure": (["N1", "N4", "N6"], ["N2", "N3", "N5", "A2", "C1"]),
     "category_type_mismatch": (["C1", "C3"], ["C2", "R1", "S1"]),
     "unstable_work_without_labour": (["W1"], ["W2", "L3"]),
 }
@@ -315,7 +317,7 @@ def test_workbook_reads_back(built, tmp_path):
     assert summary["A1"].value == "昔阳县数据质量检查"
     assert [c.value for c in summary[2]][:3] == ["规则", "名称", "问题数"]
     counts = {r[0]: r[2] for r in summary.iter_rows(min_row=3, values_only=True)}
-    assert counts["short_spell"] == 1 and counts["identified_without_measure"] == 3
+    assert counts["short_spell"] == 1 and counts["identified_without_measure"] == 4
     assert counts["合计"] == len(findings) == len(EXPECTED)
     assert summary.column_dimensions["D"].width > 50
     detail = wb["问题清单"]

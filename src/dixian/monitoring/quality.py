@@ -233,16 +233,19 @@ def run_checks(*, region_code: str, as_of: date, user=None) -> list[Finding]:
     households = {
         h["id"]: h
         for h in Household.objects.filter(pk__in=household_ids).values(
-            "id",
-            "household_no",
-            "head_name",
-            "village_code",
-            "township_code",
-            "household_type",
-            "measures",
-            "declared_per_capita_income",
-            *INCOME_FIELDS,
+            "id", "household_no", "head_name", "village_code", "township_code", "household_type", "measures"
         )
+    }
+    # The ledger's income figures are needed only where a spell is eliminated.
+    ledger_income = {
+        row["id"]: row
+        for row in Household.objects.filter(
+            pk__in=MonitoringCase.objects.filter(
+                base, identified_month__lte=as_of_month, status=CaseStatus.ELIMINATED
+            )
+            .order_by()
+            .values("household_id")
+        ).values("id", *INCOME_FIELDS)
     }
     kinds: dict[int, set[str]] = defaultdict(set)
     for hid, kind in (
@@ -355,7 +358,7 @@ def run_checks(*, region_code: str, as_of: date, user=None) -> list[Finding]:
                 )
             if elim:
                 year = elim // 100
-                income, source = _income(h, surveys.get(hid))
+                income, source = _income(ledger_income.get(hid), surveys.get(hid))
                 if income is not None:
                     got = line.get(h["village_code"], year)
                     if isinstance(got, PolicyMissing):
@@ -412,8 +415,11 @@ def run_checks(*, region_code: str, as_of: date, user=None) -> list[Finding]:
     return findings
 
 
+TYPE_LABELS = dict(HouseholdType.choices)
+
+
 def _type_label(value: str) -> str:
-    return HouseholdType(value).label if value in HouseholdType.values else (value or "（未填）")
+    return TYPE_LABELS.get(value) or value or "（未填）"
 
 
 def _kinds_text(kinds: set[str]) -> str:
@@ -425,10 +431,12 @@ def _having(kinds: set[str]) -> str:
     return f"现有措施：{_kinds_text(kinds)}" if kinds else "没有任何帮扶措施"
 
 
-def _income(h: dict, survey: dict | None) -> tuple[Decimal | None, str]:
+def _income(h: dict | None, survey: dict | None) -> tuple[Decimal | None, str]:
     """The definition of services.latest_income over values: the latest survey, else the ledger."""
     if survey is not None:
         return survey["per_capita_net"], f"{survey['window_start']}-{survey['window_end']}收入调查"
+    if h is None:
+        return None, ""
     value = Household(**{f: h[f] for f in INCOME_FIELDS}).per_capita_income
     return (value, "台账收入") if value is not None else (None, "")
 
