@@ -266,3 +266,42 @@ def test_approvals_show_in_the_household_history(households, village_cadre, acto
         "",
         "assisted",
     ) in changes
+
+
+def test_channels_are_data(tmp_path):
+    from dixian.core.audit import Actor
+    from dixian.monitoring.models import Channel
+    from dixian.registry.services import LedgerRefused, import_ledger
+
+    from ledgers import basic_rows, write_csv
+
+    Channel.objects.create(code="hotline", label="12317热线", order=9)
+    rows = basic_rows()
+    for r in rows:
+        if r["户编号"] == "H002":
+            r["识别途径"] = "12317热线"
+    import_ledger(actor=Actor.cli(), path=write_csv(rows, tmp_path / "a.csv"))
+    Channel.objects.filter(code="hotline").update(active=False)
+    with pytest.raises(LedgerRefused) as info:
+        import_ledger(actor=Actor.cli(), path=write_csv(rows, tmp_path / "b.csv"))
+    assert "无法识别的识别途径" in info.value.problems[0]["message"]
+
+
+def test_policy_admin_saves_through_the_service(client, county_admin):
+    county_admin.is_staff = True
+    county_admin.is_superuser = True
+    county_admin.save()
+    client.force_login(county_admin)
+    r = client.post(
+        "/admin/monitoring/policyvalue/add/",
+        {
+            "key": "monitoring_line",
+            "region_code": "140000000000",
+            "year": 2025,
+            "value": "7800",
+            "source": "省文件",
+        },
+    )
+    assert r.status_code == 302
+    assert PolicyValue.objects.get(key="monitoring_line", year=2025).value == 7800
+    assert AuditEvent.objects.filter(action="policy.set", actor=county_admin).exists()

@@ -141,4 +141,5 @@ ACTION_LABELS = {
     "policy.set": "修改政策参数",
     "quality.export": "导出数据质量检查结果",
     "stats.export": "导出监测数据",
+    "channel.save": "修改识别途径",
 }

@@ -164,8 +164,12 @@ def import_ledger(
 
     matcher = RegionMatcher.for_jurisdiction(jurisdiction_code())
     existing_ids = _existing_ids()
+    from dixian.monitoring.models import Channel
+
+    channels = list(Channel.objects.filter(active=True).values_list("label", flat=True))
     validated = validate_ledger(
         raw,
+        channels=channels or None,
         resolve_places=matcher.resolve_many,
         existing_ids=existing_ids,
         in_scope=(lambda code: covers(user, code)) if user is not None else None,
