@@ -35,6 +35,7 @@ class Run:
     args: list[str]
     seconds: float
     peak_rss: int  # bytes
+    cpu: float  # user + system seconds of the child (its own CPU: what another load cannot inflate much)
     returncode: int
     stdout: str
     stderr: str
@@ -67,7 +68,8 @@ def run_measured(args: list[str], env: dict[str, str], *, timeout: float | None 
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
         out.seek(0)
         err.seek(0)
-        return Run(args, seconds, usage.ru_maxrss * 1024, proc.returncode, out.read(), err.read())
+        cpu = usage.ru_utime + usage.ru_stime
+        return Run(args, seconds, usage.ru_maxrss * 1024, cpu, proc.returncode, out.read(), err.read())
 
 
 def dixian_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
@@ -120,23 +122,34 @@ def parse_summary(stdout: str) -> dict[str, int] | None:
     return dict(zip(SUMMARY_KEYS, map(int, m.groups()), strict=True)) if m else None
 
 
-# An import in a child process with the service's progress callback timed: where the time goes.
+# An import in a child process with the service's progress callback timed: where the time goes, and
+# the peak RSS within each stage (a thread samples /proc/self/statm every 20 ms).
 _STAGES_CODE = r"""
-import json, os, sys, time
+import json, os, sys, threading, time
 t_start = time.perf_counter()
 import django
 django.setup()
 from dixian.core.audit import Actor
 from dixian.registry.services import import_ledger
+page = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page
+peak = [rss()]
+def sample():
+    while True:
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.02)
+threading.Thread(target=sample, daemon=True).start()
 t_setup = time.perf_counter()
 marks = []
 def step(stage, fraction):
-    marks.append((stage, fraction, time.perf_counter()))
+    now = rss()
+    marks.append((stage, fraction, time.perf_counter() - t_setup, max(peak[0], now)))
+    peak[0] = now
 outcome = import_ledger(actor=Actor.cli(), path=sys.argv[1], progress=step)
-marks.append(("end", 1.0, time.perf_counter()))
-print(json.dumps({"setup": t_setup - t_start,
-                  "marks": [(s, f, t - t_setup) for s, f, t in marks],
-                  "summary": outcome.summary}))
+step("end", 1.0)
+print(json.dumps({"setup": t_setup - t_start, "marks": marks, "summary": outcome.summary}))
 """
 
 STAGE_LABELS = {
@@ -148,19 +161,27 @@ STAGE_LABELS = {
 }
 
 
-def run_stages(path: Path, env: dict[str, str]) -> tuple[Run, dict]:
+def run_stages(path: Path, env: dict[str, str]) -> tuple[Run, list[tuple[str, float, int]]]:
     """Import ``path`` in a child process with the progress callback timed; return the run and the
-    stage durations ``{label: seconds}`` (plus ``django.setup``)."""
+    stages as ``(label, seconds, peak RSS bytes within the stage)``, ``django.setup()`` first."""
     run = run_measured([PYTHON, "-c", _STAGES_CODE, str(path)], env).check("staged import")
     data = json.loads(run.stdout.strip().splitlines()[-1])
-    stages = {"django.setup()": data["setup"]}
     marks = data["marks"]
-    for (_, f0, t0), (_, _, t1) in zip(marks, marks[1:], strict=False):
+    stages: dict[str, list] = {"django.setup()": [data["setup"], marks[0][3]]}
+    for (_, f0, t0, _), (_, _, t1, peak) in zip(marks, marks[1:], strict=False):
         if f0 >= 1.0:
             continue
         label = STAGE_LABELS.get(f0, f"from {f0:.2f}")
-        stages[label] = stages.get(label, 0.0) + (t1 - t0)
-    return run, stages
+        entry = stages.setdefault(label, [0.0, 0])
+        entry[0] += t1 - t0
+        entry[1] = max(entry[1], peak)
+    return run, [(label, seconds, peak) for label, (seconds, peak) in stages.items()]
+
+
+def load_note() -> str:
+    """The machine's load average and core count: other processes slow the wall-clock figures."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} (1 / 5 min) on {os.cpu_count()} cores"
 
 
 def verdict(ok: bool) -> str:

@@ -28,6 +28,7 @@ from _common import (
     dixian_env,
     fmt_bytes,
     fresh_dir,
+    load_note,
     parse_summary,
     print_table,
     run_measured,
@@ -79,6 +80,7 @@ def main() -> None:
     ap.add_argument("--no-stages", action="store_true", help="skip the per-stage breakdown run")
     args = ap.parse_args()
     persons = args.persons or None
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)  # "could not determine dtype" notes
 
     work = OUT / "county"
     work.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,6 @@ def main() -> None:
     print(f"ledger: {ledger.relative_to(OUT.parent.parent)} — {rows:,} rows, {size / 2**20:.1f} MiB", end="")
     print(f" (written in {gen_s:.1f} s)" if gen_s else " (reused; --regen to write again)")
 
-    logging.getLogger("fastexcel").setLevel(logging.ERROR)  # "could not determine dtype" notes
     floor, floor_rows = polars_read(ledger)
     as_text, _ = polars_read(ledger, strings=True)
     print(
@@ -103,18 +104,22 @@ def main() -> None:
 
     first = run_measured([DIXIAN, "ledger", "import", str(ledger)], env).check("first import")
     first_summary = parse_summary(first.stdout)
-    print(f"import: {first.seconds:.2f} s, peak RSS {fmt_bytes(first.peak_rss)} — {first_summary}")
+    print(
+        f"import: {first.seconds:.2f} s (CPU {first.cpu:.2f} s), peak RSS {fmt_bytes(first.peak_rss)} — {first_summary}"
+    )
 
     again = run_measured([DIXIAN, "ledger", "import", str(ledger)], env).check("re-import")
     again_summary = parse_summary(again.stdout) or {}
     changed = {
         k: v for k, v in again_summary.items() if k not in ("households_unchanged", "persons_unchanged") and v
     }
-    print(f"re-import: {again.seconds:.2f} s, peak RSS {fmt_bytes(again.peak_rss)} — {again_summary}")
+    print(
+        f"re-import: {again.seconds:.2f} s (CPU {again.cpu:.2f} s), peak RSS {fmt_bytes(again.peak_rss)} — {again_summary}"
+    )
 
     ratio = first.seconds / floor
     print()
-    print("Results (SQLite)")
+    print(f"Results (SQLite; {load_note()})")
     print_table(
         [
             ("import end to end", f"{first.seconds:.2f} s", f"≤ {TARGET_SECONDS:.0f} s",
@@ -143,8 +148,8 @@ def main() -> None:
         print()
         print(f"Where the time goes (fresh database, one in-process import: {run.seconds:.2f} s wall)")
         print_table(
-            [(k, f"{v:.2f} s", f"{v / floor:.1f} ×") for k, v in stages.items()],
-            ("stage", "seconds", "÷ polars read"),
+            [(k, f"{v:.2f} s", f"{v / floor:.1f} ×", fmt_bytes(peak)) for k, v, peak in stages],
+            ("stage", "seconds", "÷ polars read", "peak RSS in stage"),
         )
 
 

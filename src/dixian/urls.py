@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("figures/", include("dixian.indicators.urls")),
+    path("monitoring/", include("dixian.monitoring.urls")),
     path("", include("dixian.web.urls")),
 ]

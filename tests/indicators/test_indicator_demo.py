@@ -11,14 +11,18 @@ import pytest
 
 from dixian.core.audit import Actor
 from dixian.indicators.catalogue import CODES
-from dixian.indicators.compute import compute, compute_breakdown
+from dixian.indicators.compute import compute, compute_with_breakdown
 from dixian.registry.demo import generate_ledger, write_ledger
 from dixian.registry.services import import_ledger
 
 pytestmark = pytest.mark.django_db
 
 COUNTY = "140724"
-CATEGORY = {"脱贫不稳定户": "unstable_lifted", "边缘易致贫户": "marginal", "突发严重困难户": "sudden_hardship"}
+CATEGORY = {
+    "脱贫不稳定户": "unstable_lifted",
+    "边缘易致贫户": "marginal",
+    "突发严重困难户": "sudden_hardship",
+}
 RISK = {
     "因病": "illness",
     "因残": "disability",
@@ -32,7 +36,12 @@ RISK = {
     "饮水安全问题": "water",
     "其他": "other",
 }
-INCOME = {"工资性收入": "wage", "生产经营性收入": "business", "财产性收入": "property", "转移性收入": "transfer"}
+INCOME = {
+    "工资性收入": "wage",
+    "生产经营性收入": "business",
+    "财产性收入": "property",
+    "转移性收入": "transfer",
+}
 EXPENSE = "生产经营性支出"
 
 # (as_of, since): the ledger's month, a mid-point, the first months, and before anything.
@@ -111,7 +120,7 @@ def expected(households: list[dict], as_of: date, since: date) -> dict:
             add("identified", h)
             for r in h["risks"]:
                 add(f"identified.risk.{r}", h)
-        if h["eliminated"] and ms <= h["eliminated_month"] <= m:
+        if h["eliminated"] and h["eliminated_month"] and ms <= h["eliminated_month"] <= m:
             add("eliminated", h)
     out = {code: c[code] for code in CODES if code.endswith((".households", ".persons"))}
     out["monitoring_ratio"] = _pct(c["monitored.persons"], c["lifted.persons"])
@@ -139,13 +148,16 @@ def test_figures_agree_with_an_independent_count(sample):
     assert any(h["category"] for h in households) and any(h["eliminated"] for h in households)
     county = COUNTY + "000000"
     townships = sorted({h["township"] for h in households})
-    village = max({h["village"] for h in households}, key=lambda v: sum(h["village"] == v for h in households))
+    village = max(
+        {h["village"] for h in households}, key=lambda v: sum(h["village"] == v for h in households)
+    )
     for as_of, since in DATES:
         want = expected(households, as_of, since)
         got = compute(region_code=county, as_of=as_of, since=since)
         assert list(got) == list(CODES)
         assert got == want, (as_of, {k: (got[k], want[k]) for k in got if got[k] != want[k]})
-        parts = compute_breakdown(region_code=county, as_of=as_of, since=since, parts=townships)
+        whole, parts = compute_with_breakdown(region_code=county, as_of=as_of, since=since, parts=townships)
+        assert whole == got  # the sum of the parts is the whole
         assert set(parts) == set(townships)
         for township in townships:
             mine = [h for h in households if h["township"] == township]

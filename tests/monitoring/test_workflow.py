@@ -487,3 +487,49 @@ def test_measure_and_income(households, village_cadre, leader):
     # history is kept: a second survey of a later window
     services.record_income(actor=village_cadre, household=h1, window_end=202412, wage_income="20000")
     assert h1.income_surveys.count() == 2
+
+
+def test_close_lead(households, village_cadre, other_village_cadre, client):
+    lead = lead_for(households["H001"], village_cadre)
+    with pytest.raises(ValidationError, match="请写明不纳入监测的理由"):
+        services.close_lead(actor=village_cadre, lead=lead, reason=" ")
+    with pytest.raises(NotFound):
+        services.close_lead(actor=other_village_cadre, lead=lead, reason="x")
+    client.force_login(village_cadre)
+    r = client.post(f"/monitoring/leads/{lead.pk}/", {"close": "1", "reason": "收入高于监测线"}, follow=True)
+    assert "线索已办结" in r.content.decode()
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.NOT_INCLUDED and lead.closed_reason == "收入高于监测线"
+    assert AuditEvent.objects.filter(action="lead.close", object_id=str(lead.pk)).exists()
+    with pytest.raises(ValidationError, match="只有待核实的线索"):
+        services.close_lead(actor=village_cadre, lead=lead, reason="again")
+
+
+def test_attachment_limits(households, village_cadre):
+    review = services.start_identification(
+        actor=village_cadre,
+        lead=lead_for(households["H001"], village_cadre),
+        category="unstable_lifted",
+        risks=["illness"],
+    )
+    data = {"findings": "x", "consent_signed": True}
+    with pytest.raises(ValidationError, match="类型不支持"):
+        services.act(
+            actor=village_cadre,
+            review=review,
+            action=Action.COMPLETE,
+            data=data,
+            files=[("virus.exe", b"MZ")],
+        )
+    with pytest.raises(ValidationError, match="是空文件"):
+        services.act(
+            actor=village_cadre, review=review, action=Action.COMPLETE, data=data, files=[("scan.pdf", b"")]
+        )
+    assert Decision.objects.filter(review=review).count() == 1
+
+
+def test_national_values_only_by_system_admin(county_admin):
+    with pytest.raises(PermissionDenied, match="全国通用值"):
+        services.set_policy_value(
+            actor=county_admin, key="min_publicity_days", region_code="000000000000", year=2026, value=9
+        )

@@ -235,3 +235,17 @@ def test_api_docs_served_locally(client, county_admin):
     html = r.content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in html and "https://" not in html
     assert client.get("/api/openapi.json").json()["info"]["title"].startswith("底线")
+
+
+def test_history_shows_labels_not_codes(client, tmp_path, county_admin):
+    import_ledger(actor=Actor.cli(), path=write_csv(basic_rows(), tmp_path / "a.csv"))
+    rows = basic_rows()
+    for r in rows:
+        if r["户编号"] == "H002":
+            r.update({"风险是否已消除": "是", "风险消除方式": "自然消除", "消除监测时间": "202402"})
+    import_ledger(actor=Actor.cli(), path=write_csv(rows, tmp_path / "b.csv"))
+    client.force_login(county_admin)
+    h2 = Household.objects.get(household_no="H002")
+    page = client.get(f"/households/{h2.pk}/").content.decode()
+    assert "<del>风险未消除</del> → 风险已消除" in page and "2024年2月" in page and "自然消除" in page
+    assert "<del>否</del> → 是" in page

@@ -129,6 +129,7 @@ ACTION_LABELS = {
     "demo.load": "加载演示数据",
     "household.register": "新建农户",
     "lead.record": "记录风险线索",
+    "lead.close": "线索核实后不纳入",
     "review.start": "发起审核",
     "review.complete": "审核通过",
     "review.complete_after": "补办审核环节",

@@ -323,29 +323,65 @@ def money_expr(col: str) -> pl.Expr:
     """Vectorised :func:`parse_money` for a text column: Decimal(18, 2), null where empty or invalid.
 
     Rounding is ROUND_HALF_UP on the decimal digits as written (done on the text, never through a
-    binary float), so the result equals :func:`parse_money` exactly.
+    binary float), so the result equals :func:`parse_money` exactly. Evaluated on the Series step by
+    step (``map_batches``) so that every intermediate is computed once: as one expression tree the
+    shared parts (the regex extractions, ``cents``) were evaluated again for every use.
     """
-    s = (
-        pl.col(col)
-        .cast(pl.String)
-        .str.replace_many(_HALF_PATTERNS, _HALF_REPLACEMENTS)
-        .str.replace_all(_W, "")
-    )
-    sign1 = s.str.extract(_MONEY, 1)
-    sign2 = s.str.extract(_MONEY, 2)
-    int_part = s.str.extract(_MONEY, 3).str.replace_all(",", "", literal=True)
-    frac = pl.coalesce(s.str.extract(_MONEY, 5), s.str.extract(_MONEY, 4))
-    matched = s.str.contains(_MONEY)
+    return pl.col(col).map_batches(_money_series, return_dtype=pl.Decimal(18, 2)).alias(col)
 
-    units = int_part.fill_null("0").cast(pl.Int64, strict=False)
-    units = pl.when(units < int(MONEY_MAX)).then(units)  # also keeps units * 100 from overflowing
-    frac = frac.fill_null("")
-    cents2 = frac.str.slice(0, 2).str.pad_end(2, "0").cast(pl.Int64)
-    round_up = (frac.str.slice(2, 1) >= "5").fill_null(False).cast(pl.Int64)
-    cents = units * 100 + cents2 + round_up
-    negative = sign1.is_in(list(_MINUS)) | sign2.is_in(list(_MINUS))
-    ok = matched & cents.is_not_null() & (cents < int(MONEY_MAX) * 100) & ~(negative & (cents > 0))
-    text = pl.concat_str(
-        (cents // 100).cast(pl.String), pl.lit("."), (cents % 100).cast(pl.String).str.zfill(2)
+
+def _money_series(series: pl.Series) -> pl.Series:
+    frame = pl.DataFrame({"v": series.cast(pl.String)})
+    out = (
+        frame.lazy()
+        .select(
+            pl.col("v")
+            .str.replace_many(_HALF_PATTERNS, _HALF_REPLACEMENTS)
+            .str.replace_all(_W, "")
+            .str.extract_groups(_MONEY)
+            .alias("g")
+        )
+        .select(
+            pl.col("g").struct.field("1").alias("sign1"),
+            pl.col("g").struct.field("2").alias("sign2"),
+            pl.col("g").struct.field("3").str.replace_all(",", "", literal=True).alias("int_part"),
+            pl.coalesce(pl.col("g").struct.field("5"), pl.col("g").struct.field("4"))
+            .fill_null("")
+            .alias("frac"),
+        )
+        .with_columns(
+            pl.col("int_part").fill_null("0").cast(pl.Int64, strict=False).alias("units"),
+        )
+        .with_columns(pl.when(pl.col("units") < int(MONEY_MAX)).then(pl.col("units")).alias("units"))
+        .with_columns(
+            (
+                pl.col("units") * 100
+                + pl.col("frac").str.slice(0, 2).str.pad_end(2, "0").cast(pl.Int64)
+                + (pl.col("frac").str.slice(2, 1) >= "5").fill_null(False).cast(pl.Int64)
+            ).alias("cents"),
+            (pl.col("sign1").is_in(list(_MINUS)) | pl.col("sign2").is_in(list(_MINUS))).alias("negative"),
+        )
+        .with_columns(
+            (
+                pl.col("sign1").is_not_null()
+                & pl.col("cents").is_not_null()
+                & (pl.col("cents") < int(MONEY_MAX) * 100)
+                & ~(pl.col("negative") & (pl.col("cents") > 0))
+            ).alias("ok")
+        )
+        .select(
+            pl.when(pl.col("ok"))
+            .then(
+                pl.concat_str(
+                    (pl.col("cents") // 100).cast(pl.String),
+                    pl.lit("."),
+                    (pl.col("cents") % 100).cast(pl.String).str.zfill(2),
+                )
+            )
+            .otherwise(None)
+            .cast(pl.Decimal(18, 2))
+            .alias("v")
+        )
+        .collect()
     )
-    return pl.when(ok).then(text).otherwise(None).cast(pl.Decimal(18, 2))
+    return out.to_series().alias(series.name)

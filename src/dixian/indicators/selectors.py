@@ -7,7 +7,7 @@ from datetime import date
 
 from dixian.accounts.scoping import covers, user_region
 from dixian.core.errors import NotFound, ValidationError
-from dixian.indicators.compute import CHILD_LEVEL, compute, compute_breakdown
+from dixian.indicators.compute import CHILD_LEVEL, compute, compute_with_breakdown
 from dixian.regions import selectors as regions
 from dixian.regions.models import Region
 
@@ -62,19 +62,32 @@ def breakdown_for(
 ) -> list[tuple[str, str, dict[str, int | float | None]]]:
     """``[(part_code, part_name, {code: value})]`` for the parts of a region one level down (townships
     of a county, villages of a township, counties of a city or province); empty for a village."""
+    return figures_with_parts_for(user=user, region_code=region_code, as_of=as_of, since=since, codes=codes)[
+        1
+    ]
+
+
+def figures_with_parts_for(
+    *,
+    user,
+    region_code: str,
+    as_of: date,
+    since: date | None = None,
+    codes: Iterable[str] | None = None,
+) -> tuple[dict[str, int | float | None], list[tuple[str, str, dict[str, int | float | None]]]]:
+    """``figures_for`` and ``breakdown_for`` together, from the same grouped queries (what the page
+    shows: the region's figures and a row per part that add up to them)."""
     region = region_for(user=user, region_code=region_code)
     level = CHILD_LEVEL.get(regions.code_level(region.code))
-    if level is None:
-        return []
-    parts = list(parts_of(region.code, level))
-    values = compute_breakdown(
+    parts = list(parts_of(region.code, level)) if level else []
+    whole, values = compute_with_breakdown(
         codes, region_code=region.code, as_of=as_of, since=since, parts=[p.code for p in parts]
     )
     names = {p.code: p.label for p in parts}
     missing = [c for c in values if c not in names]
     if missing:
         names.update(regions.names_for(missing))
-    return [(code, names.get(code) or code, row) for code, row in values.items()]
+    return whole, [(code, names.get(code) or code or "（未填区划）", row) for code, row in values.items()]
 
 
 def parts_of(code: str, level: str):

@@ -39,17 +39,16 @@ def figures(request):
         errors.append(f"起始日期 {since.isoformat()} 晚于统计日期 {as_of.isoformat()}，已改为当年 1 月 1 日")
         since = default_since(as_of)
 
-    values = selectors.figures_for(user=request.user, region_code=region.code, as_of=as_of, since=since)
+    values, part_rows = selectors.figures_with_parts_for(
+        user=request.user, region_code=region.code, as_of=as_of, since=since
+    )
     groups = [
         (name, [(i, i.display(values[i.code])) for i in indicators])
         for name, indicators in catalogue.by_group()
     ]
     main = [catalogue.get(c) for c in catalogue.MAIN_CODES]
     parts = [
-        (part_code, name, [(i, i.display(row[i.code])) for i in main])
-        for part_code, name, row in selectors.breakdown_for(
-            user=request.user, region_code=region.code, as_of=as_of, since=since, codes=catalogue.MAIN_CODES
-        )
+        (part_code, name, [(i, i.display(row[i.code])) for i in main]) for part_code, name, row in part_rows
     ]
     total = [(i, i.display(values[i.code])) for i in main]
     part_level = {"county": "乡镇", "township": "村（社区）"}.get(region.level, "县（市、区）")
@@ -81,10 +80,13 @@ def figures(request):
 
 
 def _card(values: dict, code: str, other: str) -> tuple:
-    """A stat card: the figure, and a second one under it (``123 人`` or ``按户 45.00%``)."""
+    """A stat card: the figure, and a second one under it (``1,234 户`` or ``按户：45.00%``)."""
     i, j = catalogue.get(code), catalogue.get(other)
-    shown = j.display(values[other]) + ("" if values[other] is None else j.unit)
-    note = shown if j.unit in ("户", "人") and j.unit != i.unit else f"{j.name}：{shown}"
+    shown = j.display(values[other])
+    if j.unit in ("户", "人"):
+        note = f"{shown} {j.unit}"
+    else:
+        note = f"{j.name}：{shown}{'' if values[other] is None else j.unit}"
     return i, i.display(values[code]), note
 
 

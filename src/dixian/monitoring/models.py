@@ -93,6 +93,7 @@ class Lead(RegionScoped):
     status = models.CharField(
         "状态", max_length=20, choices=Status.choices, default=Status.NEW, db_index=True
     )
+    closed_reason = models.TextField("不纳入理由", blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

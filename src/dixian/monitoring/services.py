@@ -176,6 +176,60 @@ def _deadline_days(step: str, household: Household, on: date) -> int:
         return 0
 
 
+ATTACHMENT_TYPES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".heic",
+    ".pdf",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+}
+ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def check_attachment(name: str, blob: bytes) -> None:
+    suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in (name or "") else ""
+    if suffix not in ATTACHMENT_TYPES:
+        raise ValidationError(f"附件“{name}”的类型不支持：请上传照片、PDF、Word 或 Excel 文件")
+    if len(blob) > ATTACHMENT_MAX_BYTES:
+        raise ValidationError(f"附件“{name}”超过 20MB，请压缩后上传")
+    if not blob:
+        raise ValidationError(f"附件“{name}”是空文件")
+
+
+@transaction.atomic
+def close_lead(*, actor, lead: Lead, reason: str) -> Lead:
+    """After checking, a lead that does not need monitoring is closed as 未纳入, with the reason."""
+    actor = as_actor(actor)
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    household = lead.household
+    _require_covers(actor.user, household)
+    _require_writer(actor.user)
+    if lead.status != Lead.Status.NEW:
+        raise ValidationError("只有待核实的线索可以直接办结")
+    if not (reason or "").strip():
+        raise ValidationError("请写明不纳入监测的理由")
+    lead.status = Lead.Status.NOT_INCLUDED
+    lead.closed_reason = reason.strip()
+    lead.save(update_fields=["status", "closed_reason"])
+    audit.record(
+        actor=actor,
+        action="lead.close",
+        object_type="lead",
+        object_id=lead.pk,
+        object_label=str(household),
+        details={"reason": reason.strip()},
+        changes=[("status", Lead.Status.NEW, Lead.Status.NOT_INCLUDED)],
+        **_region(household),
+    )
+    return lead
+
+
 def _decide(
     review: Review,
     *,
@@ -200,6 +254,7 @@ def _decide(
     )
     for name, content in files:
         blob = content if isinstance(content, bytes) else content.read()
+        check_attachment(name, blob)
         att = Attachment(decision=decision, name=name, sha256=hashlib.sha256(blob).hexdigest())
         att.file.save(name, ContentFile(blob), save=False)
         att.save()
@@ -696,7 +751,9 @@ def elimination_criteria(case: MonitoringCase, *, mode: str, checklist: dict, on
     elif mode != EliminationMode.NATURAL:
         out.append(Criterion("mode", "风险消除方式", False, "请选择风险消除方式（帮扶消除或自然消除）"))
     members = list(household.members.filter(active=True).values_list("labour_skill", flat=True))
-    no_labour = not any(s in LABOUR for s in members)
+    # Only a household whose members' labour skills are all known and none is able-bodied counts as
+    # without labour; a blank skill is unknown, not "no labour".
+    no_labour = bool(members) and all(members) and not any(s in LABOUR for s in members)
     kinds = {k for k, _ in measures}
     safety_net_only = bool(kinds) and kinds <= {MeasureKind.SAFETY_NET}
     ok = not (no_labour and (safety_net_only or not kinds - {MeasureKind.SAFETY_NET}))
@@ -946,7 +1003,9 @@ def set_policy_value(*, actor, key: str, region_code: str, year: int, value, sou
         raise ValidationError("未知的政策参数")
     from dixian.monitoring.models import NATIONAL
 
-    if user is not None and not user.is_superuser and region_code != NATIONAL:
+    if user is not None and not user.is_superuser and region_code == NATIONAL:
+        raise PermissionDenied("全国通用值只能由系统管理员修改；请为本县或本省设置")
+    if user is not None and not user.is_superuser:
         own = user.region_code
         if region_code not in (own, own[:2] + "0" * 10, own[:4] + "0" * 8):
             raise PermissionDenied("只能修改本县、本市或本省的政策参数")

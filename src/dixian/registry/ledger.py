@@ -8,7 +8,6 @@ matcher). ``read_ledger`` turns a file into a frame of strings with the Excel ro
 from __future__ import annotations
 
 import csv
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,27 +168,39 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, int]:
     data = path.read_bytes()
     if b"\x00" in data[:4096]:
         raise ValidationError("文件不是表格：无法作为 Excel 或 CSV 读取")
-    text = _decode_csv(data)
+    try:
+        data.decode("utf-8")  # validates without keeping a copy
+        utf8 = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    except UnicodeDecodeError:
+        utf8 = _decode_csv(data).encode("utf-8")
+    del data
     # Find the header line among the first lines, then let polars parse the rest.
-    head_lines = text.splitlines()[:30]
+    offsets, pos = [], 0
+    while len(offsets) < 31 and pos < len(utf8):
+        end = utf8.find(b"\n", pos)
+        end = len(utf8) if end < 0 else end + 1
+        offsets.append((pos, end))
+        pos = end
+    head_lines = [utf8[a:b].decode("utf-8").rstrip("\r\n") for a, b in offsets[:30]]
     head_rows = list(csv.reader(head_lines))
     h = _find_header(head_rows)
     if h is None:
         return pl.DataFrame(), -1
     header = [c.strip() for c in head_rows[h]]
-    if len(text.splitlines()) <= h + 1:  # header only
+    rest = utf8[offsets[h][1] :] if h < len(offsets) else b""
+    if not rest.strip():  # header only
         frame = pl.DataFrame({f"c{i}": pl.Series([], dtype=pl.Utf8) for i in range(len(header))})
         frame = frame.with_row_index("_row", offset=h + 2)
         return _rename_columns(frame, {f"c{i}": name for i, name in enumerate(header)}), h + 1
     frame = pl.read_csv(
-        io.StringIO(text),
+        rest,
         has_header=False,
-        skip_rows=h + 1,
         infer_schema=False,
         new_columns=[f"c{i}" for i in range(len(header))],
         truncate_ragged_lines=True,
         quote_char='"',
     )
+    del rest, utf8
     # Excel-style row numbers: header is line h+1, first data row h+2.
     frame = frame.with_row_index("_row", offset=h + 2)
     rename = {f"c{i}": name for i, name in enumerate(header)}
@@ -368,9 +379,18 @@ def _clean_frame(raw: RawLedger) -> pl.DataFrame:
     cols = [c for c in raw.frame.columns if c != "_row"]
     exprs = []
     for c in cols:
-        e = pl.col(c).cast(pl.Utf8).str.strip_chars().str.replace_all("\u3000", "").str.strip_chars()
-        exprs.append(pl.when(e == "").then(None).otherwise(e).alias(c))
-    return raw.frame.with_columns(exprs)
+        exprs.append(
+            pl.col(c)
+            .cast(pl.Utf8)
+            .str.strip_chars()
+            .str.replace_all("\u3000", "", literal=True)
+            .str.strip_chars()
+        )
+    # Two steps, so that each cleaned column is computed once (as one when/then it was computed twice).
+    cleaned = raw.frame.with_columns(exprs)
+    return cleaned.with_columns(
+        [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in cols]
+    )
 
 
 def validate_ledger(
@@ -622,8 +642,8 @@ def validate_ledger(
                 "不是有效的年月（可写 202305、2023-05 或 2023年5月）",
             )
         )
+    df = df.with_columns([parsing.money_expr(col).alias(f"_{name}") for col, name in MONEY_COLUMNS.items()])
     for col, name in MONEY_COLUMNS.items():
-        df = df.with_columns(parsing.money_expr(col).alias(f"_{name}"))
         negative = pl.col(col).str.contains(r"^[\s(（]*[-−－]\s*[0-9０-９]")
         problems.append(
             _issues(
@@ -744,7 +764,6 @@ def validate_ledger(
     # Household consistency: household columns must agree between its rows.
     hh = df.filter(pl.col("户编号").is_not_null())
     house_cols = [h for h, n, lvl in COLUMNS if lvl == "h" and h != "户编号"]
-    first = hh.group_by("户编号").agg(pl.col("_row").min().alias("_first_row"))
     # Compare what the cells mean, not how they are written (12,000 and 12000.00 agree).
     parsed = {c: f"_{n}" for c, n in MONEY_COLUMNS.items()} | {
         "识别监测时间": "_identified",
@@ -752,36 +771,38 @@ def validate_ledger(
         "人数": "_size",
         "脱贫年度": "_lifted_year",
     }
-    hh = hh.with_columns(
-        [
-            pl.coalesce(pl.col(parsed[c]).cast(pl.Utf8), pl.col(c)).alias(f"_cmp_{c}")
-            if c in parsed
-            else pl.col(c).alias(f"_cmp_{c}")
-            for c in house_cols
-        ]
-    )
-    ref = hh.join(first, left_on=["户编号", "_row"], right_on=["户编号", "_first_row"]).select(
-        "户编号",
-        pl.col("_row").alias("_first_row"),
-        *[pl.col(c).alias(f"_ref_{c}") for c in house_cols],
-        *[pl.col(f"_cmp_{c}").alias(f"_refcmp_{c}") for c in house_cols],
-    )
-    cmp = hh.join(ref, on="户编号").filter(pl.col("_row") != pl.col("_first_row"))
-    for c in house_cols:
-        problems.append(
-            _issues(
-                cmp,
-                pl.col(f"_cmp_{c}").ne_missing(pl.col(f"_refcmp_{c}")),
-                c,
-                pl.col(c),
-                pl.format(
-                    "同一户各行的“{}”应相同（第{}行为“{}”）",
-                    pl.lit(c),
-                    pl.col("_first_row"),
-                    pl.col(f"_ref_{c}").fill_null("空"),
-                ),
+    cmp_expr = {
+        c: pl.coalesce(pl.col(parsed[c]).cast(pl.Utf8), pl.col(c)) if c in parsed else pl.col(c)
+        for c in house_cols
+    }
+    # One narrow pass: how many distinct values each household has per column (null counts as one).
+    # Only households and columns with more than one get the per-row messages below.
+    hh = hh.sort("_row")
+    distinct = hh.group_by("户编号").agg([e.n_unique().alias(c) for c, e in cmp_expr.items()])
+    bad_cols = [c for c in house_cols if distinct.height and (distinct[c].max() or 0) > 1]
+    if bad_cols:
+        bad_hh = distinct.filter(pl.any_horizontal([pl.col(c) > 1 for c in bad_cols]))["户编号"]
+        sub = hh.filter(pl.col("户编号").is_in(bad_hh.implode()))
+        for c in bad_cols:
+            one = sub.select("户编号", "_row", c, cmp_expr[c].alias("_cmp")).with_columns(
+                pl.col("_row").first().over("户编号").alias("_first_row"),
+                pl.col(c).first().over("户编号").alias("_ref"),
+                pl.col("_cmp").first().over("户编号").alias("_refcmp"),
             )
-        )
+            problems.append(
+                _issues(
+                    one,
+                    (pl.col("_row") != pl.col("_first_row")) & pl.col("_cmp").ne_missing(pl.col("_refcmp")),
+                    c,
+                    pl.col(c),
+                    pl.format(
+                        "同一户各行的“{}”应相同（第{}行为“{}”）",
+                        pl.lit(c),
+                        pl.col("_first_row"),
+                        pl.col("_ref").fill_null("空"),
+                    ),
+                )
+            )
 
     # Exactly one 户主 per household.
     heads = hh.group_by("户编号").agg(

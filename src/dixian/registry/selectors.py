@@ -135,6 +135,45 @@ def person_get(*, user, pk: int) -> Person:
     return person
 
 
+def _display(field: str, value: str | None) -> str | None:
+    """A stored FieldChange value as a person reads it: labels instead of codes, 是/否, 2023年5月."""
+    import json
+
+    from dixian.registry.choices import (
+        EliminationMode,
+        HouseholdType,
+        MonitoringCategory,
+        RiskStatus,
+        RiskType,
+    )
+
+    if value is None or value == "":
+        return None
+    labels = {
+        "monitoring_category": dict(MonitoringCategory.choices),
+        "household_type": dict(HouseholdType.choices),
+        "risk_status": dict(RiskStatus.choices),
+        "elimination_mode": dict(EliminationMode.choices),
+    }
+    if field in labels:
+        return labels[field].get(value, value)
+    if field in ("risk_eliminated", "active", "medical_insurance", "dibao", "tekun", "id_is_resident"):
+        return {"1": "是", "0": "否"}.get(value, value)
+    if field in ("identified_month", "eliminated_month") and value.isdigit() and len(value) == 6:
+        return f"{value[:4]}年{int(value[4:])}月"
+    if field in ("risks", "measures", "flags", "extra"):
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return value
+        if field == "risks":
+            return "、".join(RiskType(r).label if r in RiskType.values else r for r in data) or None
+        if isinstance(data, dict):
+            return "；".join(f"{k}：{v}" for k, v in data.items()) or None
+        return "；".join(map(str, data)) or None
+    return value
+
+
 def household_history(*, household: Household) -> list[dict]:
     """Field changes of the household and its members, newest first, grouped by event."""
     member_ids = [str(i) for i in household.members.values_list("id", flat=True)]
@@ -158,7 +197,9 @@ def household_history(*, household: Household) -> list[dict]:
         else:
             label = p_labels.get(c.field, c.field)
             who = names.get(int(c.object_id), "成员")
-        entry["changes"].append({"who": who, "field": label, "old": c.old, "new": c.new})
+        entry["changes"].append(
+            {"who": who, "field": label, "old": _display(c.field, c.old), "new": _display(c.field, c.new)}
+        )
     events = AuditEvent.objects.filter(
         Q(object_type="household", object_id=str(household.pk))
         | Q(object_type="person", object_id__in=member_ids)

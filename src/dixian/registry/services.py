@@ -334,6 +334,67 @@ def _person_values(row: dict, household_id: int, hh: dict) -> dict:
     }
 
 
+def _fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
+    """INSERT plain rows without model instances: each column converted once per value by a
+    converter chosen per field type (JSON, decimal, datetime go through the field; the rest as is)."""
+    if not rows:
+        return
+    from django.db import connection
+    from django.db import models as m
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    names = [f.attname for f in fields]
+    defaults = [f.get_default() for f in fields]
+    rows = [
+        r if all(n in r for n in names) else {**dict(zip(names, defaults, strict=True)), **r} for r in rows
+    ]
+    table = connection.ops.quote_name(model._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            raw = cur.cursor
+            with raw.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(
+                        [
+                            (
+                                json.dumps(r.get(n), ensure_ascii=False)
+                                if isinstance(fields[i], m.JSONField)
+                                else r.get(n)
+                            )
+                            for i, n in enumerate(names)
+                        ]
+                    )
+        return
+    import operator
+
+    getter = operator.itemgetter(*names)
+    convs = []
+    for i, f in enumerate(fields):
+        if isinstance(f, m.JSONField):
+            convs.append((i, json.dumps))
+        elif isinstance(f, m.DateTimeField):
+            cache: dict = {}
+
+            def conv(v, f=f, cache=cache):
+                key = id(v)
+                if key not in cache:
+                    cache[key] = (v, f.get_db_prep_save(v, connection))
+                return cache[key][1]
+
+            convs.append((i, conv))
+    sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(fields))})"
+    with connection.cursor() as cur:
+        for start in range(0, len(rows), chunk):
+            batch = []
+            for r in rows[start : start + chunk]:
+                t = list(getter(r))
+                for i, fn in convs:
+                    t[i] = fn(t[i])
+                batch.append(t)
+            cur.executemany(sql, batch)
+
+
 def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
     """Set-based write: create what is new, update what changed (with field history), keep the rest."""
     now = timezone.now()
@@ -355,20 +416,25 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
     # Households.
     file_hh = {r["household_no"]: _household_values(r) for r in households.iter_rows(named=True)}
     existing = {
-        (h.county_code, h.household_no): h
-        for h in Household.objects.filter(county_code__in=counties).iterator(chunk_size=20000)
+        (h["county_code"], h["household_no"]): h
+        for h in Household.objects.filter(county_code__in=counties)
+        .values("id", "county_code", "household_no", "search_text", *HOUSEHOLD_TRACKED)
+        .iterator(chunk_size=20000)
     }
     new_hh, changed_hh, touched_fields = [], [], set()
     for no, vals in file_hh.items():
         cur = existing.get((vals["county_code"], no))
         if cur is None:
-            new_hh.append(Household(**vals, created_at=now, updated_at=now))
+            vals["created_at"] = vals["updated_at"] = now
+            new_hh.append(vals)
             continue
         diff = [
-            (f, getattr(cur, f), vals[f])
+            (f, cur[f], vals[f])
             for f in HOUSEHOLD_TRACKED
-            if _canon(getattr(cur, f)) != _canon(vals[f])
+            if not (cur[f] == vals[f] and type(cur[f]) is type(vals[f])) and _canon(cur[f]) != _canon(vals[f])
         ]
+        if diff or cur["search_text"] != vals["search_text"]:
+            cur = Household(**cur)
         if diff:
             for f, old, new in diff:
                 setattr(cur, f, new)
@@ -377,11 +443,11 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
             cur.search_text = vals["search_text"]
             cur.updated_at = now
             changed_hh.append(cur)
-        elif cur.search_text != vals["search_text"]:
+        elif isinstance(cur, Household):  # only search_text differs
             cur.search_text = vals["search_text"]
             changed_hh.append(cur)
             touched_fields.add("search_text")
-    Household.objects.bulk_create(new_hh, batch_size=1000)
+    _fast_insert(Household, new_hh)
     if changed_hh:
         Household.objects.bulk_update(
             changed_hh, [*touched_fields, "search_text", "updated_at"], batch_size=500
@@ -404,20 +470,26 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
         file_p[(hh["county_code"], r["id_number"])] = _person_values(r, ids[r["household_no"]], hh)
     household_ids = set(ids[no] for no in file_hh)
     cur_persons = {}
-    for p in Person.objects.filter(county_code__in=counties).iterator(chunk_size=20000):
-        cur_persons[(p.county_code, p.id_number)] = p
+    for p in (
+        Person.objects.filter(county_code__in=counties)
+        .values("id", "county_code", "id_number", *PERSON_TRACKED, *PERSON_QUIET)
+        .iterator(chunk_size=20000)
+    ):
+        cur_persons[(p["county_code"], p["id_number"])] = p
     new_p, changed_p, p_fields = [], [], set()
     for key, vals in file_p.items():
         cur = cur_persons.get(key)
         if cur is None:
-            new_p.append(Person(**vals, created_at=now, updated_at=now))
+            vals["created_at"] = vals["updated_at"] = now
+            new_p.append(vals)
             continue
         diff = [
-            (f, getattr(cur, f), vals[f])
+            (f, cur[f], vals[f])
             for f in PERSON_TRACKED
-            if _canon(getattr(cur, f)) != _canon(vals[f])
+            if not (cur[f] == vals[f] and type(cur[f]) is type(vals[f])) and _canon(cur[f]) != _canon(vals[f])
         ]
         if diff:
+            cur = Person(**cur)
             for f, old, new in diff:
                 setattr(cur, f, new)
                 p_fields.add(f)
@@ -430,15 +502,15 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
             summary["persons_unchanged"] += 1
     # Members of a household in the file who are no longer listed leave the register (kept, inactive).
     removed = [
-        p
+        Person(id=p["id"], household_id=p["household_id"], active=p["active"])
         for key, p in cur_persons.items()
-        if key not in file_p and p.household_id in household_ids and p.active
+        if key not in file_p and p["household_id"] in household_ids and p["active"]
     ]
     for p in removed:
         p.active = False
         p.updated_at = now
         changes.append(("person", p.pk, "active", "1", "0"))
-    Person.objects.bulk_create(new_p, batch_size=1000)
+    _fast_insert(Person, new_p)
     if changed_p:
         Person.objects.bulk_update(changed_p, [*p_fields, *PERSON_QUIET, "updated_at"], batch_size=500)
     if removed:
@@ -450,7 +522,7 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
     changed_households |= {p.household_id for p in changed_p} | {p.household_id for p in removed}
     changed_households -= {None}
     summary["households_changed"] = len(
-        changed_households & {ids[n] for n in file_hh} - {h.pk for h in new_hh}
+        changed_households & {ids[n] for n in file_hh} - {ids[h["household_no"]] for h in new_hh}
     )
     summary["households_unchanged"] = (
         len(file_hh) - summary["households_added"] - summary["households_changed"]

@@ -82,10 +82,13 @@ def home(request):
         for c in MonitoringCategory
     ]
     imports = selectors.ledger_imports(user=request.user)[:5]
+    from dixian.monitoring import selectors as monitoring
+
     return render(
         request,
         "web/home.html",
         {
+            "inbox": monitoring.inbox_counts(request.user),
             "totals": totals,
             "categories": categories,
             "imports": imports,
@@ -193,6 +196,8 @@ def household_detail(request, pk: int):
     names = regions.names_for([household.county_code, household.township_code, household.village_code])
     risks = [RiskType(r).label if r in RiskType.values else r for r in household.risks]
     history = selectors.household_history(household=household)
+    from dixian.monitoring import selectors as monitoring
+
     return render(
         request,
         "web/household_detail.html",
@@ -209,6 +214,7 @@ def household_detail(request, pk: int):
             "masked_phone": mask_phone(household.phone),
             "can_reveal": permissions.has_perm(request.user, permissions.REVEAL_PERSONAL),
             "mask": idcard.mask,
+            **monitoring.household_monitoring(request.user, household),
         },
     )
 
