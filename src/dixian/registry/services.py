@@ -180,6 +180,7 @@ def import_ledger(
         step("生成问题报告", 0.8)
         return _refuse(actor, raw, validated.problems, validated.data_rows, file_name, sha, scope, path)
 
+    del raw  # the file's text is not needed any more: free it before the write
     step("写入数据库", 0.5)
     with transaction.atomic():
         summary, changes = _write(validated.households, validated.persons, step)
@@ -396,10 +397,43 @@ def _fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
 
 
 def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
-    """Set-based write: create what is new, update what changed (with field history), keep the rest."""
+    """Set-based write, one county at a time so that memory follows the largest county, not the file:
+    create what is new, update what changed (with field history), keep the rest."""
     now = timezone.now()
-    counties = households["county_code"].unique().to_list()
     changes: list[tuple] = []
+    summary = dict.fromkeys(
+        (
+            "households_added",
+            "households_changed",
+            "households_unchanged",
+            "persons_added",
+            "persons_changed",
+            "persons_unchanged",
+            "persons_removed",
+        ),
+        0,
+    )
+    persons = persons.join(households.select("household_no", "county_code"), on="household_no", how="left")
+    counties = households["county_code"].unique(maintain_order=True).to_list()
+    for i, county in enumerate(counties):
+        part = _write_county(
+            households.filter(pl.col("county_code") == county),
+            persons.filter(pl.col("county_code") == county).drop("county_code"),
+            county,
+            now,
+            changes,
+        )
+        for k, v in part.items():
+            summary[k] += v
+        if i == 0:
+            _checkpoint("households_written")
+        step("写入数据库", 0.5 + 0.45 * (i + 1) / len(counties))
+    return summary, changes
+
+
+def _write_county(households: pl.DataFrame, persons: pl.DataFrame, county: str, now, changes: list) -> dict:
+    """The households and persons of one county (see ``_write``)."""
+    counties = [county]
     summary = {
         k: 0
         for k in (
@@ -454,8 +488,6 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
         )
     summary["households_added"] = len(new_hh)
     summary["households_changed"] = sum(1 for h in changed_hh if h.updated_at == now)
-    step("写入数据库", 0.6)
-    _checkpoint("households_written")
 
     ids = dict(
         Household.objects.filter(county_code__in=counties)
@@ -527,8 +559,7 @@ def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
     summary["households_unchanged"] = (
         len(file_hh) - summary["households_added"] - summary["households_changed"]
     )
-    step("写入数据库", 0.95)
-    return summary, changes
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------
