@@ -10,7 +10,7 @@ import pytest
 
 from dixian.core.errors import ValidationError
 from dixian.indicators import catalogue
-from dixian.indicators.compute import compute, compute_breakdown
+from dixian.indicators.compute import compute, compute_breakdown, latest_spells
 from dixian.monitoring.models import CaseStatus, MonitoringCase
 from dixian.registry.models import Household, Person
 
@@ -70,10 +70,16 @@ def at(region: str, as_of: date, since: date | None = None, codes=None) -> dict:
 
 def test_a_household_with_two_spells_counts_once_by_its_latest():
     h = household(LIANGJIAGOU, persons=3, inactive=1)
-    spell(h, CaseStatus.ELIMINATED, 202203, 202209, category="unstable_lifted", risks=["illness"])
-    spell(h, CaseStatus.MONITORED, 202401, category="sudden_hardship", risks=["disaster", "accident"])
+    first = spell(h, CaseStatus.ELIMINATED, 202203, 202209, category="unstable_lifted", risks=["illness"])
+    second = spell(
+        h, CaseStatus.MONITORED, 202401, category="sudden_hardship", risks=["disaster", "accident"]
+    )
     spell(h, CaseStatus.REJECTED, 202405, category="marginal", risks=["other"])
     spell(h, CaseStatus.REVIEWING, None, category="marginal", risks=["other"])
+    assert list(latest_spells(region_code=LIANGJIAGOU, as_of=date(2023, 12, 31))) == [first]
+    assert list(latest_spells(region_code=XIYANG, as_of=date(2024, 6, 30))) == [second]
+    assert not latest_spells(region_code=LIFUYU, as_of=date(2024, 6, 30)).exists()
+    assert not latest_spells(region_code=LIANGJIAGOU, as_of=date(2022, 2, 28)).exists()
 
     v = at(LIANGJIAGOU, date(2022, 6, 30))
     assert (v["monitored.households"], v["monitored.persons"]) == (1, 3)  # the inactive member is not counted

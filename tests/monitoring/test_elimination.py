@@ -305,3 +305,26 @@ def test_policy_admin_saves_through_the_service(client, county_admin):
     assert r.status_code == 302
     assert PolicyValue.objects.get(key="monitoring_line", year=2025).value == 7800
     assert AuditEvent.objects.filter(action="policy.set", actor=county_admin).exists()
+
+
+def test_ledger_corrections_supersede_and_moves_follow(tmp_path):
+    from dixian.core.audit import Actor
+    from dixian.registry.services import import_ledger
+    from ledgers import basic_rows, write_csv
+
+    import_ledger(actor=Actor.cli(), path=write_csv(basic_rows(), tmp_path / "a.csv"))
+    rows = basic_rows()
+    for r in rows:
+        if r["户编号"] == "H002":  # 识别监测时间 corrected from 202305 to 202304
+            r["识别监测时间"] = "202304"
+            r["行政村"] = "李夫峪村"  # and the household moved
+    import_ledger(actor=Actor.cli(), path=write_csv(rows, tmp_path / "b.csv"))
+    spells = list(MonitoringCase.objects.filter(household__household_no="H002").order_by("id"))
+    assert [s.status for s in spells] == [CaseStatus.SUPERSEDED, CaseStatus.MONITORED]
+    assert spells[0].eliminated_month is None and spells[1].identified_month == 202304
+    assert {s.village_code for s in spells} == {"140724100205"}
+    for r in rows:
+        if r["户编号"] == "H002":  # no longer a monitoring object in the ledger
+            r.update({"监测对象类别": "", "识别监测时间": "", "致贫/返贫风险1": "", "风险是否已消除": ""})
+    import_ledger(actor=Actor.cli(), path=write_csv(rows, tmp_path / "c.csv"))
+    assert not MonitoringCase.objects.filter(household__household_no="H002", status=CaseStatus.MONITORED).exists()

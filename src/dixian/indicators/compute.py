@@ -166,26 +166,44 @@ def _lifted(region: Q, hh_region: Q, group: str | None) -> dict:
     return out
 
 
-def _stock(county: Q, households: Q, month: int, group: str | None) -> dict:
-    """Each household's latest counted spell as of ``month``, with its active persons joined.
+def _latest_ids(county: Q, month: int) -> Subquery:
+    """Ids of each household's latest counted spell as of ``month`` (see ``latest_spells``).
 
-    The latest spell is found by an uncorrelated grouped subquery (per household, the greatest
-    ``identified_month * 10^10 + id``, whose remainder is the spell's id) that the outer query
-    matches with ``id IN (…)``: a hash semi-join on PostgreSQL and an ephemeral index on SQLite,
-    whatever the planner's statistics. (A correlated NOT EXISTS anti-join took 34 s on PostgreSQL
-    without statistics, which ANDed the status and month indexes into each of 48,000 probes.)
+    An uncorrelated grouped subquery (per household, the greatest ``identified_month * 10^10 + id``,
+    whose remainder is the spell's id) that callers match with ``id IN (…)``: a hash semi-join on
+    PostgreSQL and an ephemeral index on SQLite, whatever the planner's statistics. (A correlated NOT
+    EXISTS anti-join took 34 s on PostgreSQL without statistics, which ANDed the status and month
+    indexes into each of 48,000 probes.)
     """
     spell_key = ExpressionWrapper(
         F("identified_month") * Value(SPELL_KEY) + F("id"), output_field=BigIntegerField()
     )
-    latest = (
+    return Subquery(
         MonitoringCase.objects.filter(county, status__in=COUNTED_STATUSES, identified_month__lte=month)
         .order_by()
         .values("household_id")
         .annotate(_key=Max(spell_key))
         .values(_latest=F("_key") % Value(SPELL_KEY))
     )
-    spells = MonitoringCase.objects.filter(county, households, id__in=Subquery(latest))
+
+
+def latest_spells(*, region_code: str, as_of: date):
+    """The monitoring spells that count "as of" a date, one per household: identified in or before
+    that month, not under identification review nor rejected, the latest by 识别监测时间 (ties: the one
+    recorded last). The one definition for figures and anything else that needs it (quality checks).
+    Not scoped to a user: callers apply the region scope."""
+    region_q(region_code)  # raises for a non-code
+    county = county_q(region_code)
+    return MonitoringCase.objects.filter(
+        county,
+        region_q(region_code, "household__", with_county=False),
+        id__in=_latest_ids(county, month_of(as_of)),
+    )
+
+
+def _stock(county: Q, households: Q, month: int, group: str | None) -> dict:
+    """Each household's latest counted spell as of ``month``, with its active persons joined."""
+    spells = MonitoringCase.objects.filter(county, households, id__in=_latest_ids(county, month))
     eliminated = Q(status=CaseStatus.ELIMINATED, eliminated_month__lte=month)
     still_open = (
         ~Q(status=CaseStatus.ELIMINATED) | Q(eliminated_month__isnull=True) | Q(eliminated_month__gt=month)

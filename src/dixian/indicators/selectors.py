@@ -6,18 +6,10 @@ from collections.abc import Iterable
 from datetime import date
 
 from dixian.accounts.scoping import covers, user_region
-from dixian.core.errors import NotFound, ValidationError
+from dixian.core.errors import NotFound
 from dixian.indicators.compute import CHILD_LEVEL, compute, compute_with_breakdown
 from dixian.regions import selectors as regions
 from dixian.regions.models import Region
-
-
-def normalise_region(code: str) -> str:
-    """``140724`` → ``140724000000``; 12 digits as they are. Raises ``ValidationError`` otherwise."""
-    code = (code or "").strip()
-    if not code.isdigit() or len(code) not in (6, 12):
-        raise ValidationError(f"区划代码“{code}”无效：应为 6 位（县）或 12 位数字", details={"code": code})
-    return code.ljust(12, "0")
 
 
 def home_region(user) -> str:

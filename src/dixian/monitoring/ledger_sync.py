@@ -1,5 +1,14 @@
 """Monitoring spells from the imported ledger: each household with a 监测对象类别 has its spell as a
-MonitoringCase (source "ledger"), so that figures and checks read one table whatever the origin."""
+MonitoringCase (source "ledger"), so that figures and checks read one table whatever the origin.
+
+The ledger holds each household's latest spell only. So:
+- the same 识别监测时间 as the household's latest spell: that spell is updated;
+- another 识别监测时间 while the latest spell is still open: the open spell is *superseded* (a correction
+  or a newer spell in the national system; not an elimination) and a new spell is added;
+- an open ledger spell whose household no longer has a category in the ledger is superseded too;
+- a review under way in Dixian is never overruled by a ledger;
+- spells follow their household when it moves to another village.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +26,22 @@ FIELDS = [
     "eliminated_month",
     "elimination_mode",
 ]
+REGION = ["county_code", "township_code", "village_code"]
+UNDER_REVIEW = (CaseStatus.REVIEWING, CaseStatus.ELIMINATING)
+HOUSEHOLD_FIELDS = (
+    "id",
+    "household_no",
+    "county_code",
+    "township_code",
+    "village_code",
+    "monitoring_category",
+    "risks",
+    "channel",
+    "identified_month",
+    "eliminated_month",
+    "elimination_mode",
+    "risk_eliminated",
+)
 
 
 def _status(h: Household) -> str:
@@ -24,38 +49,40 @@ def _status(h: Household) -> str:
 
 
 def sync_cases(county_codes: list[str], household_nos: list[str]) -> dict:
-    """Create or update the ledger spell of every monitored household of an import (set-based)."""
-    households = (
-        list(
-            Household.objects.filter(county_code__in=county_codes, household_no__in=household_nos)
-            .exclude(monitoring_category="")
-            .only(
-                "id",
-                "county_code",
-                "township_code",
-                "village_code",
-                "monitoring_category",
-                "risks",
-                "channel",
-                "identified_month",
-                "eliminated_month",
-                "elimination_mode",
-                "risk_eliminated",
-            )
-        )
-        if len(household_nos) < 30000
-        else list(Household.objects.filter(county_code__in=county_codes).exclude(monitoring_category=""))
-    )
+    """Create, update or supersede the ledger spells of the households of an import (set-based)."""
+    in_file = set(household_nos)
+    households = {
+        h.pk: h
+        for h in Household.objects.filter(county_code__in=county_codes)
+        .only(*HOUSEHOLD_FIELDS)
+        .iterator(chunk_size=20000)
+        if h.household_no in in_file
+    }
     latest: dict[int, MonitoringCase] = {}
+    moved: list[MonitoringCase] = []
     for case in (
-        MonitoringCase.objects.filter(household_id__in=[h.pk for h in households])
+        MonitoringCase.objects.filter(household__county_code__in=county_codes)
         .exclude(status=CaseStatus.REJECTED)
         .order_by("household_id", "created_at", "id")
+        .iterator(chunk_size=20000)
     ):
+        h = households.get(case.household_id)
+        if h is None:
+            continue
         latest[case.household_id] = case
+        if any(getattr(case, f) != getattr(h, f) for f in REGION):
+            for f in REGION:
+                setattr(case, f, getattr(h, f))
+            moved.append(case)
     new, changed = [], []
     now = timezone.now()
-    for h in households:
+    for h in households.values():
+        case = latest.get(h.pk)
+        if not h.monitoring_category:
+            if case is not None and case.source == "ledger" and case.status == CaseStatus.MONITORED:
+                case.status = CaseStatus.SUPERSEDED
+                changed.append(case)
+            continue
         want = {
             "status": _status(h),
             "category": h.monitoring_category,
@@ -65,30 +92,31 @@ def sync_cases(county_codes: list[str], household_nos: list[str]) -> dict:
             "eliminated_month": h.eliminated_month,
             "elimination_mode": h.elimination_mode,
         }
-        case = latest.get(h.pk)
+        if case is not None and case.status in UNDER_REVIEW:
+            continue  # a review in Dixian is under way; the ledger does not overrule it
         if case is not None and case.identified_month == h.identified_month:
-            if case.status in (CaseStatus.REVIEWING, CaseStatus.ELIMINATING):
-                continue  # a review in Dixian is under way; the ledger does not overrule it
             if any(getattr(case, f) != v for f, v in want.items()):
                 for f, v in want.items():
                     setattr(case, f, v)
                 changed.append(case)
-        else:
-            if case is not None and case.status == CaseStatus.MONITORED:
-                case.status = CaseStatus.ELIMINATED  # superseded by a newer spell in the ledger
-                changed.append(case)
-            new.append(
-                MonitoringCase(
-                    household=h,
-                    source="ledger",
-                    created_at=now,
-                    county_code=h.county_code,
-                    township_code=h.township_code,
-                    village_code=h.village_code,
-                    **want,
-                )
+            continue
+        if case is not None and case.status == CaseStatus.MONITORED:
+            case.status = CaseStatus.SUPERSEDED
+            changed.append(case)
+        new.append(
+            MonitoringCase(
+                household=h,
+                source="ledger",
+                created_at=now,
+                county_code=h.county_code,
+                township_code=h.township_code,
+                village_code=h.village_code,
+                **want,
             )
+        )
     MonitoringCase.objects.bulk_create(new, batch_size=1000)
     if changed:
         MonitoringCase.objects.bulk_update(changed, FIELDS, batch_size=500)
+    if moved:
+        MonitoringCase.objects.bulk_update(moved, REGION, batch_size=500)
     return {"cases_added": len(new), "cases_changed": len(changed)}

@@ -110,6 +110,7 @@ class CaseStatus(models.TextChoices):
     MONITORED = "monitored", "风险未消除"
     ELIMINATING = "eliminating", "风险消除审核中"
     ELIMINATED = "eliminated", "风险已消除"
+    SUPERSEDED = "superseded", "已被台账更正"
 
 
 class MonitoringCase(RegionScoped):

@@ -103,7 +103,7 @@ EDUCATION_KINDS = {
 DEVELOPMENT = {k.value for k in DEVELOPMENT_KINDS}
 # A kind is named as the ledger's column (健康帮扶, 综合保障 …), in ledger order.
 KIND_LABELS = {kind.value: column for column, kind in LEDGER_MEASURE_KIND.items()}
-SPELL_STATUSES_LEFT_OUT = (CaseStatus.REVIEWING, CaseStatus.REJECTED)
+SPELL_STATUSES_LEFT_OUT = (CaseStatus.REVIEWING, CaseStatus.REJECTED, CaseStatus.SUPERSEDED)
 INCOME_FIELDS = (
     "wage_income",
     "business_income",

@@ -241,42 +241,51 @@ def _read_excel(path: Path, sheet: str | int | None) -> RawLedger:
     if isinstance(target, str) and target not in names:
         raise ValidationError(f"文件中没有名为“{target}”的工作表（有：{'、'.join(names)}）")
     try:
-        sheet_obj = reader.load_sheet(target, header_row=None, dtypes="string")
+        head = reader.load_sheet(target, header_row=None, dtypes="string", n_rows=30).to_polars()
     except Exception as exc:
         if "empty" in str(exc).lower() or "no rows" in str(exc).lower():
             raise ValidationError("工作表是空的") from exc
         raise ValidationError("无法读取工作表内容") from exc
-    full = sheet_obj.to_polars()
-    if full.height == 0:
+    if head.height == 0:
         raise ValidationError("工作表是空的")
-    head = full.head(30).rows()
-    h = _find_header([list(r) for r in head])
+    h = _find_header([list(r) for r in head.rows()])
     if h is None:
         return RawLedger(pl.DataFrame(), -1, [])
-    header = list(full.row(h))
+    header = list(head.row(h))
+    # Which ID cells were stored as numbers? A strict probe of that column says whether any is (only
+    # then are the cells' types read one by one). The probe parses the sheet again, so it runs in a
+    # second thread while this one reads the whole sheet as text (calamine releases the GIL).
+    id_idx = next((i for i, c in enumerate(header) if canonical_header(c) == "证件号码"), None)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        probe = pool.submit(_ids_mixed, path, target, id_idx) if id_idx is not None else None
+        try:
+            full = reader.load_sheet(target, header_row=None, dtypes="string").to_polars()
+        except Exception as exc:
+            raise ValidationError("无法读取工作表内容") from exc
+        mixed = probe.result() if probe is not None else False
     frame = full.slice(h + 1).with_row_index("_row", offset=h + 2)
-    rename = {col: header[i] for i, col in enumerate(full.columns)}
+    rename = {col: header[i] if i < len(header) else None for i, col in enumerate(full.columns)}
     frame = frame.rename({c: f"c{i}" for i, c in enumerate(full.columns)})
     frame = _rename_columns(frame, {f"c{i}": rename[c] for i, c in enumerate(full.columns)})
     raw = RawLedger(frame, h + 1, [c for c in frame.columns if c != "_row"])
-    # Which ID cells were stored as numbers? A strict probe of that column says whether any is; only
-    # then are the cells' types read one by one (calamine) to say which.
-    id_idx = next((i for i, c in enumerate(header) if canonical_header(c) == "证件号码"), None)
-    if id_idx is not None:
-        try:
-            probe = reader.load_sheet(
-                target,
-                header_row=None,
-                use_columns=[id_idx],
-                schema_sample_rows=None,
-                dtype_coercion="strict",
-            )
-            mixed = probe.to_polars().dtypes[0] != pl.Utf8
-        except Exception:
-            mixed = True
-        if mixed:
-            raw.numeric_id_rows, raw.lost_id_rows = _numeric_cells(path, target, id_idx, h)
+    if mixed:
+        raw.numeric_id_rows, raw.lost_id_rows = _numeric_cells(path, target, id_idx, h)
     return raw
+
+
+def _ids_mixed(path: Path, sheet: str | int, col: int) -> bool:
+    """Whether the ID column holds any number at all (a strict typed read fails on a mix)."""
+    import fastexcel
+
+    try:
+        probe = fastexcel.read_excel(str(path)).load_sheet(
+            sheet, header_row=None, use_columns=[col], schema_sample_rows=None, dtype_coercion="strict"
+        )
+        return probe.to_polars().dtypes[0] != pl.Utf8
+    except Exception:
+        return True
 
 
 def _numeric_cells(path: Path, sheet: str | int, col: int, header_idx: int) -> tuple[set[int], set[int]]:
@@ -422,15 +431,17 @@ def validate_ledger(
             listed.append(_problem(raw.header_row, c, "", f"缺少必填列“{c}”"))
         return ValidatedLedger(pl.DataFrame(), pl.DataFrame(), listed, 0, [])
 
-    df = _clean_frame(raw)
+    # The cleaned text of the data rows replaces the file's text (the problem report shows it): one
+    # copy, not two. Blank rows and notes rows (no ID, no 户编号, no name) are not data.
+    key_cols = ["证件号码", "户编号", "姓名"]
+    raw.frame = _clean_frame(raw).filter(pl.any_horizontal([pl.col(c).is_not_null() for c in key_cols]))
+    df = raw.frame
     for h in EXPORT_HEADERS:
         if h not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.Utf8).alias(h))
     extra_columns = [c for c in raw.columns if c not in HEADER_TO_NAME and not c.startswith("未命名列")]
 
-    # Blank rows and notes rows (no ID, no 户编号, no name) are not data.
-    key_cols = ["证件号码", "户编号", "姓名"]
-    df = df.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in key_cols]))
+    # Blank rows and notes rows (no ID, no 户编号, no name) are not data (filtered above).
     if df.height == 0:
         listed.append(_problem(raw.header_row, "", "", "表中没有数据行"))
         return ValidatedLedger(pl.DataFrame(), pl.DataFrame(), listed, 0, extra_columns)

@@ -215,8 +215,25 @@ def import_ledger(
             changes=changes,
             **scope,
         )
+    _refresh_statistics(summary)
     step("完成", 1.0)
     return ImportOutcome(ledger_import=li, summary=summary, warnings=validated.warnings)
+
+
+def _refresh_statistics(summary: dict) -> None:
+    """After a large import, let the query planner see the new sizes (PostgreSQL's autovacuum may be
+    off or late; SQLite has no statistics until ANALYZE)."""
+    if summary.get("persons_added", 0) + summary.get("persons_changed", 0) < 10000:
+        return
+    from django.db import connection
+
+    tables = ["registry_household", "registry_person", "monitoring_monitoringcase"]
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("ANALYZE " + ", ".join(tables))
+        elif connection.vendor == "sqlite":
+            for t in tables:
+                cur.execute(f"ANALYZE {t}")
 
 
 def _existing_ids() -> pl.DataFrame:

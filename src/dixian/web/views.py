@@ -8,7 +8,7 @@ from pathlib import Path
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -55,29 +55,29 @@ def _villages(user, township: str) -> list:
 
 @login_required
 def home(request):
-    qs = selectors.households(request.user)
-    totals = qs.aggregate(
-        households=Count("id"),
-        persons=Sum("size"),
-        lifted=Count("id", filter=Q(household_type=HouseholdType.LIFTED)),
-        lifted_persons=Sum("size", filter=Q(household_type=HouseholdType.LIFTED)),
-        monitored=Count("id", filter=~Q(monitoring_category="")),
-        monitored_persons=Sum("size", filter=~Q(monitoring_category="")),
-        open=Count("id", filter=Q(risk_status=RiskStatus.OPEN)),
-        eliminated=Count("id", filter=Q(risk_status=RiskStatus.ELIMINATED)),
-    )
-    by_category = {
-        row["monitoring_category"]: row
-        for row in qs.exclude(monitoring_category="")
-        .values("monitoring_category")
-        .annotate(households=Count("id"), persons=Sum("size"))
+    """Key figures of the user's region, from the indicator catalogue (one number, one definition)."""
+    from dixian.indicators.selectors import figures_for
+
+    code = _scope_code(request.user)
+    f = figures_for(user=request.user, region_code=code, as_of=timezone.localdate())
+    totals = {
+        "lifted": f["lifted.households"],
+        "lifted_persons": f["lifted.persons"],
+        "monitored": f["monitored.households"],
+        "monitored_persons": f["monitored.persons"],
+        "open": f["monitored.open.households"],
+        "open_persons": f["monitored.open.persons"],
+        "eliminated": f["monitored.eliminated.households"],
+        "eliminated_persons": f["monitored.eliminated.persons"],
+        "monitoring_ratio": f["monitoring_ratio"],
+        "elimination_rate": f["elimination_rate.persons"],
     }
     categories = [
         {
             "code": c.value,
             "label": c.label,
-            "households": by_category.get(c.value, {}).get("households", 0),
-            "persons": by_category.get(c.value, {}).get("persons", 0) or 0,
+            "households": f[f"monitored.{c.value}.households"],
+            "persons": f[f"monitored.{c.value}.persons"],
         }
         for c in MonitoringCategory
     ]
