@@ -310,6 +310,7 @@ def test_policy_admin_saves_through_the_service(client, county_admin):
 def test_ledger_corrections_supersede_and_moves_follow(tmp_path):
     from dixian.core.audit import Actor
     from dixian.registry.services import import_ledger
+
     from ledgers import basic_rows, write_csv
 
     import_ledger(actor=Actor.cli(), path=write_csv(basic_rows(), tmp_path / "a.csv"))
