@@ -161,7 +161,7 @@ def serve(
     )
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def manage(args: list[str] = typer.Argument(None, help="Django 管理命令及参数")):
     """运行 Django 管理命令（如 migrate、createsuperuser）。"""
     _setup()
