@@ -142,27 +142,30 @@ def write_xlsx(
     title: str | None = "昔阳县台账",
     numeric_ids: set[int] = frozenset(),
     notes: str | None = None,
+    blank_rows: int = 0,
+    blank_cols: int = 0,
 ) -> Path:
     """An .xlsx like a county's: a title row, the header, data; IDs of rows in ``numeric_ids`` as numbers."""
     headers = headers or HEADERS
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("台账")
-    r = 0
+    r = blank_rows
+    c0 = blank_cols
     if title:
-        ws.write_string(r, 0, title)
+        ws.write_string(r, c0, title)
         r += 1
     for c, h in enumerate(headers):
-        ws.write_string(r, c, h)
+        ws.write_string(r, c0 + c, h)
     r += 1
     for i, row in enumerate(rows):
         for c, h in enumerate(headers):
             value = str(i + 1) if h == "序号" else row.get(h, "")
             if h == "证件号码" and i in numeric_ids:
-                ws.write_number(r, c, float(value))
+                ws.write_number(r, c0 + c, float(value))
             elif value != "":
-                ws.write_string(r, c, value)
+                ws.write_string(r, c0 + c, value)
         r += 1
     if notes:
-        ws.write_string(r + 1, 0, notes)
+        ws.write_string(r + 1, c0, notes)
     wb.close()
     return path

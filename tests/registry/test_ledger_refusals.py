@@ -256,3 +256,13 @@ def test_disability_certificate_is_kept_and_flagged(tmp_path):
 def test_unreadable_path(tmp_path):
     with pytest.raises(ValidationError, match="找不到文件"):
         import_ledger(actor=CLI, path=Path(tmp_path / "nope.xlsx"))
+
+
+def test_row_numbers_count_empty_rows_and_columns_above_and_left(tmp_path):
+    rows = basic_rows()
+    rows[2]["证件号码"] = "123"
+    path = write_xlsx(rows, tmp_path / "gap.xlsx", blank_rows=3, blank_cols=2, numeric_ids={4})
+    exc = refused(path)
+    # 3 empty rows, title (row 4), header (row 5): person 3 is Excel row 8, person 5 row 10
+    assert has(exc, 8, "证件号码", "位数") or has(exc, 8, "证件号码", "18")
+    assert has(exc, 10, "证件号码", "被 Excel 存成了数值")

@@ -241,42 +241,57 @@ def _read_excel(path: Path, sheet: str | int | None) -> RawLedger:
     if isinstance(target, str) and target not in names:
         raise ValidationError(f"文件中没有名为“{target}”的工作表（有：{'、'.join(names)}）")
     try:
-        head = reader.load_sheet(target, header_row=None, dtypes="string", n_rows=30).to_polars()
+        full = reader.load_sheet(target, header_row=None, dtypes="string").to_polars()
     except Exception as exc:
         if "empty" in str(exc).lower() or "no rows" in str(exc).lower():
             raise ValidationError("工作表是空的") from exc
         raise ValidationError("无法读取工作表内容") from exc
-    if head.height == 0:
+    if full.height == 0:
         raise ValidationError("工作表是空的")
-    h = _find_header([list(r) for r in head.rows()])
+    h = _find_header([list(r) for r in full.head(30).rows()])
     if h is None:
         return RawLedger(pl.DataFrame(), -1, [])
-    header = list(head.row(h))
-    # Which ID cells were stored as numbers? A strict probe of that column says whether any is (only
-    # then are the cells' types read one by one). The probe parses the sheet again, so it runs in a
-    # second thread while this one reads the whole sheet as text (calamine releases the GIL).
-    id_idx = next((i for i, c in enumerate(header) if canonical_header(c) == "证件号码"), None)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        probe = pool.submit(_ids_mixed, path, target, id_idx) if id_idx is not None else None
-        try:
-            full = reader.load_sheet(target, header_row=None, dtypes="string").to_polars()
-        except Exception as exc:
-            raise ValidationError("无法读取工作表内容") from exc
-        mixed = probe.result() if probe is not None else False
-    frame = full.slice(h + 1).with_row_index("_row", offset=h + 2)
-    rename = {col: header[i] if i < len(header) else None for i, col in enumerate(full.columns)}
+    # calamine starts the sheet at its first non-empty row: count the empty rows above it so that row
+    # numbers are those the user sees in Excel.
+    skipped = _leading_empty_rows(path, target)
+    header = list(full.row(h))
+    frame = full.slice(h + 1).with_row_index("_row", offset=skipped + h + 2)
+    rename = {col: header[i] for i, col in enumerate(full.columns)}
     frame = frame.rename({c: f"c{i}" for i, c in enumerate(full.columns)})
     frame = _rename_columns(frame, {f"c{i}": rename[c] for i, c in enumerate(full.columns)})
-    raw = RawLedger(frame, h + 1, [c for c in frame.columns if c != "_row"])
-    if mixed:
+    raw = RawLedger(frame, skipped + h + 1, [c for c in frame.columns if c != "_row"])
+    # Which ID cells were stored as numbers? A strict probe of that column says whether any is; only
+    # then are the cells' types read one by one (calamine) to say which.
+    id_idx = next((i for i, c in enumerate(header) if canonical_header(c) == "证件号码"), None)
+    if id_idx is not None and _ids_mixed(path, target, full.columns[id_idx]):
         raw.numeric_id_rows, raw.lost_id_rows = _numeric_cells(path, target, id_idx, h)
     return raw
 
 
-def _ids_mixed(path: Path, sheet: str | int, col: int) -> bool:
-    """Whether the ID column holds any number at all (a strict typed read fails on a mix)."""
+def _leading_empty_rows(path: Path, sheet: str | int) -> int:
+    """Empty rows above the first row with a value (.xlsx through openpyxl's streaming reader)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return 0
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+        ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]
+        count = 0
+        for row in ws.iter_rows(max_row=200, values_only=True):
+            if any(v not in (None, "") for v in row):
+                break
+            count += 1
+        wb.close()
+        return count
+    except Exception:
+        return 0
+
+
+def _ids_mixed(path: Path, sheet: str | int, col: str) -> bool:
+    """Whether the ID column holds any number at all (a strict typed read fails on a mix). ``col`` is
+    fastexcel's name of the column (``__UNNAMED__n``, counted from the sheet's first used column; its
+    integer indexes count from column A instead)."""
     import fastexcel
 
     try:
@@ -289,22 +304,24 @@ def _ids_mixed(path: Path, sheet: str | int, col: int) -> bool:
 
 
 def _numeric_cells(path: Path, sheet: str | int, col: int, header_idx: int) -> tuple[set[int], set[int]]:
-    """Excel rows (1-based) whose cell in ``col`` is a number, and those of more than 15 digits."""
+    """Excel rows (1-based) whose cell in ``col`` is a number, and those of more than 15 digits.
+    ``col`` and ``header_idx`` count from the sheet's first non-empty column and row, as calamine does."""
     import python_calamine
 
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
     sh = wb.get_sheet_by_index(sheet) if isinstance(sheet, int) else wb.get_sheet_by_name(sheet)
     numeric, lost = set(), set()
+    # iter_rows pads the empty rows above the range (rows count from the top of the sheet) while
+    # columns count from the range's first column, as in fastexcel.
     start = sh.start[0] if sh.start else 0
     for i, row in enumerate(sh.iter_rows()):
-        if i <= header_idx - start or col >= len(row):
+        if i <= start + header_idx or col >= len(row):
             continue
         value = row[col]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            excel_row = start + i + 1
-            numeric.add(excel_row)
+            numeric.add(i + 1)
             if abs(value) >= 1e15:
-                lost.add(excel_row)
+                lost.add(i + 1)
     return numeric, lost
 
 
