@@ -133,8 +133,15 @@ class RawLedger:
     columns: list[str]  # canonical or original header text, in file order
     numeric_id_rows: set[int] = field(default_factory=set)  # Excel rows whose ID cell was a number
     lost_id_rows: set[int] = field(default_factory=set)  # ...of more than 15 digits (lost digits)
-    all_rows: list[list] | None = None  # original cells (for the marked-up report), 0-based rows
     file_problems: list[dict] = field(default_factory=list)
+    pending: object | None = None  # a Future of (numeric_id_rows, lost_id_rows) still being read
+
+    def numeric_ids(self) -> set[int]:
+        """Rows whose ID lost digits in Excel; waits for the background read of cell types if any."""
+        if self.pending is not None:
+            self.numeric_id_rows, self.lost_id_rows = self.pending.result()
+            self.pending = None
+        return self.lost_id_rows
 
 
 def _problem(row, column, value, message, level="error") -> dict:
@@ -241,7 +248,8 @@ def _read_excel(path: Path, sheet: str | int | None) -> RawLedger:
     if isinstance(target, str) and target not in names:
         raise ValidationError(f"文件中没有名为“{target}”的工作表（有：{'、'.join(names)}）")
     try:
-        full = reader.load_sheet(target, header_row=None, dtypes="string").to_polars()
+        # skip_rows=0: keep the empty rows above the data, so that row i of the frame is Excel row i+1
+        full = reader.load_sheet(target, header_row=None, dtypes="string", skip_rows=0).to_polars()
     except Exception as exc:
         if "empty" in str(exc).lower() or "no rows" in str(exc).lower():
             raise ValidationError("工作表是空的") from exc
@@ -251,41 +259,30 @@ def _read_excel(path: Path, sheet: str | int | None) -> RawLedger:
     h = _find_header([list(r) for r in full.head(30).rows()])
     if h is None:
         return RawLedger(pl.DataFrame(), -1, [])
-    # calamine starts the sheet at its first non-empty row: count the empty rows above it so that row
-    # numbers are those the user sees in Excel.
-    skipped = _leading_empty_rows(path, target)
     header = list(full.row(h))
-    frame = full.slice(h + 1).with_row_index("_row", offset=skipped + h + 2)
+    frame = full.slice(h + 1).with_row_index("_row", offset=h + 2)
     rename = {col: header[i] for i, col in enumerate(full.columns)}
     frame = frame.rename({c: f"c{i}" for i, c in enumerate(full.columns)})
     frame = _rename_columns(frame, {f"c{i}": rename[c] for i, c in enumerate(full.columns)})
-    raw = RawLedger(frame, skipped + h + 1, [c for c in frame.columns if c != "_row"])
+    raw = RawLedger(frame, h + 1, [c for c in frame.columns if c != "_row"])
     # Which ID cells were stored as numbers? A strict probe of that column says whether any is; only
     # then are the cells' types read one by one (calamine) to say which.
     id_idx = next((i for i, c in enumerate(header) if canonical_header(c) == "证件号码"), None)
-    if id_idx is not None and _ids_mixed(path, target, full.columns[id_idx]):
-        raw.numeric_id_rows, raw.lost_id_rows = _numeric_cells(path, target, id_idx, h)
+    if id_idx is not None:
+        # The cell types of the ID column are read again in a second thread (calamine releases the
+        # GIL) while validation starts; validation waits for them before it judges the ID numbers.
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1)
+        raw.pending = pool.submit(_numeric_id_cells, path, target, full.columns[id_idx], id_idx, h)
+        pool.shutdown(wait=False)
     return raw
 
 
-def _leading_empty_rows(path: Path, sheet: str | int) -> int:
-    """Empty rows above the first row with a value (.xlsx through openpyxl's streaming reader)."""
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return 0
-    try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
-        ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]
-        count = 0
-        for row in ws.iter_rows(max_row=200, values_only=True):
-            if any(v not in (None, "") for v in row):
-                break
-            count += 1
-        wb.close()
-        return count
-    except Exception:
-        return 0
+def _numeric_id_cells(path: Path, sheet, name: str, col: int, header_idx: int) -> tuple[set[int], set[int]]:
+    if not _ids_mixed(path, sheet, name):
+        return set(), set()
+    return _numeric_cells(path, sheet, col, header_idx)
 
 
 def _ids_mixed(path: Path, sheet: str | int, col: str) -> bool:
@@ -305,7 +302,7 @@ def _ids_mixed(path: Path, sheet: str | int, col: str) -> bool:
 
 def _numeric_cells(path: Path, sheet: str | int, col: int, header_idx: int) -> tuple[set[int], set[int]]:
     """Excel rows (1-based) whose cell in ``col`` is a number, and those of more than 15 digits.
-    ``col`` and ``header_idx`` count from the sheet's first non-empty column and row, as calamine does."""
+    ``col`` counts from the sheet's first used column, ``header_idx`` from its first row."""
     import python_calamine
 
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
@@ -313,9 +310,8 @@ def _numeric_cells(path: Path, sheet: str | int, col: int, header_idx: int) -> t
     numeric, lost = set(), set()
     # iter_rows pads the empty rows above the range (rows count from the top of the sheet) while
     # columns count from the range's first column, as in fastexcel.
-    start = sh.start[0] if sh.start else 0
     for i, row in enumerate(sh.iter_rows()):
-        if i <= start + header_idx or col >= len(row):
+        if i <= header_idx or col >= len(row):
             continue
         value = row[col]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -500,7 +496,8 @@ def validate_ledger(
             )
             .drop("_cv", "_cb", "_cs")
         )
-    lost = pl.col("_row").is_in(list(raw.lost_id_rows)) if raw.lost_id_rows else pl.lit(False)
+    lost_rows = raw.numeric_ids()
+    lost = pl.col("_row").is_in(list(lost_rows)) if lost_rows else pl.lit(False)
     problems.append(
         _issues(
             df,

@@ -347,7 +347,7 @@ def _person_values(row: dict, household_id: int, hh: dict) -> dict:
         "medical_insurance": row["medical_insurance"],
         "dibao": row["dibao"],
         "tekun": row["tekun"],
-        "flags": json.loads(row["flags"]) if row["flags"] else [],
+        "flags": json.loads(row["flags"]) if row["flags"] and row["flags"] != "[]" else [],
         "extra": extra,
     }
 
