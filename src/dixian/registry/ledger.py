@@ -496,22 +496,13 @@ def validate_ledger(
             )
             .drop("_cv", "_cb", "_cs")
         )
-    lost_rows = raw.numeric_ids()
-    lost = pl.col("_row").is_in(list(lost_rows)) if lost_rows else pl.lit(False)
-    problems.append(
-        _issues(
-            df,
-            lost & pl.col("证件号码").is_not_null(),
-            "证件号码",
-            pl.col("证件号码"),
-            "证件号码被 Excel 存成了数值，末几位已丢失：请把该列设为“文本”并重新填写原号码",
-        )
-    )
+    # ID cells that Excel stored as numbers are judged at the end (their cell types are still being
+    # read in a second thread); the other ID problems now.
     masked = pl.col("证件号码").str.contains("*", literal=True)
     problems.append(
         _issues(
             df,
-            ~lost & masked,
+            masked,
             "证件号码",
             pl.col("证件号码"),
             "证件号码已脱敏（含*），不能导入：请导出含完整证件号码的台账后再导入",
@@ -520,13 +511,12 @@ def validate_ledger(
     problems.append(
         _issues(
             df,
-            ~lost & ~masked & pl.col("证件号码").is_not_null() & ~pl.col("_id_valid") & ~pl.col("_cert"),
+            ~masked & pl.col("证件号码").is_not_null() & ~pl.col("_id_valid") & ~pl.col("_cert"),
             "证件号码",
             pl.col("证件号码"),
             pl.col("_id_error"),
         )
     )
-    df = df.with_columns(pl.when(lost).then(False).otherwise(pl.col("_id_valid")).alias("_id_valid"))
 
     # The same ID twice in the file.
     dup = (
@@ -881,6 +871,25 @@ def validate_ledger(
             "warning",
         )
     )
+
+    lost_rows = raw.numeric_ids()
+    if lost_rows:
+        # A number of more than 15 digits lost its last digits in Excel: that, not the checksum, is
+        # what the user must hear about those cells.
+        problems = [
+            p.filter(~((pl.col("column") == "证件号码") & pl.col("row").is_in(list(lost_rows))))
+            for p in problems
+        ]
+        problems.append(
+            _issues(
+                df,
+                pl.col("_row").is_in(list(lost_rows)) & pl.col("证件号码").is_not_null(),
+                "证件号码",
+                pl.col("证件号码"),
+                "证件号码被 Excel 存成了数值，末几位已丢失：请把该列设为“文本”并重新填写原号码",
+            )
+        )
+        listed = [p for p in listed if not (p["column"] == "证件号码" and p["row"] in lost_rows)]
 
     found = (
         pl.concat([p for p in problems if p.height], how="vertical")

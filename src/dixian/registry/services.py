@@ -352,6 +352,15 @@ def _person_values(row: dict, household_id: int, hh: dict) -> dict:
     }
 
 
+def _json_text(value) -> str:
+    """JSON text of a field value; the many empty lists and dicts without calling the encoder."""
+    if isinstance(value, list) and not value:
+        return "[]"
+    if isinstance(value, dict) and not value:
+        return "{}"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
     """INSERT plain rows without model instances: each column converted once per value by a
     converter chosen per field type (JSON, decimal, datetime go through the field; the rest as is)."""
@@ -363,26 +372,21 @@ def _fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     names = [f.attname for f in fields]
     defaults = [f.get_default() for f in fields]
-    rows = [
-        r if all(n in r for n in names) else {**dict(zip(names, defaults, strict=True)), **r} for r in rows
-    ]
+    if any(n not in rows[0] for n in names):  # every row has the same keys: fill the defaults once
+        base = dict(zip(names, defaults, strict=True))
+        rows = [{**base, **r} for r in rows]
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             raw = cur.cursor
+            json_cols = [i for i, f in enumerate(fields) if isinstance(f, m.JSONField)]
             with raw.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                 for r in rows:
-                    copy.write_row(
-                        [
-                            (
-                                json.dumps(r.get(n), ensure_ascii=False)
-                                if isinstance(fields[i], m.JSONField)
-                                else r.get(n)
-                            )
-                            for i, n in enumerate(names)
-                        ]
-                    )
+                    values = [r.get(n) for n in names]
+                    for i in json_cols:
+                        values[i] = _json_text(values[i])
+                    copy.write_row(values)
         return
     import operator
 
@@ -390,7 +394,7 @@ def _fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
     convs = []
     for i, f in enumerate(fields):
         if isinstance(f, m.JSONField):
-            convs.append((i, json.dumps))
+            convs.append((i, _json_text))
         elif isinstance(f, m.DateTimeField):
             cache: dict = {}
 
