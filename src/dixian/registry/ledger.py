@@ -540,9 +540,13 @@ def validate_ledger(
     # Already registered in a household that this file does not contain.
     if existing_ids is not None and existing_ids.height:
         file_households = df["户编号"].drop_nulls().unique()
-        clash = df.join(
-            existing_ids.rename({"household_no": "_other"}), left_on="_id", right_on="id_number"
-        ).filter((pl.col("_other") != pl.col("户编号")) & ~pl.col("_other").is_in(file_households.implode()))
+        clash = (
+            df.select("_row", "_id", "户编号", "证件号码")
+            .join(existing_ids.rename({"household_no": "_other"}), left_on="_id", right_on="id_number")
+            .filter(
+                (pl.col("_other") != pl.col("户编号")) & ~pl.col("_other").is_in(file_households.implode())
+            )
+        )
         problems.append(
             _issues(
                 clash,
@@ -829,10 +833,14 @@ def validate_ledger(
     for r in bad_heads.iter_rows(named=True):
         msg = "该户没有户主" if r["_heads"] == 0 else f"该户有{r['_heads']}个户主，每户只能有一个户主"
         listed.append(_problem(r["_r"], "与户主关系", r["户编号"], msg))
-    size_warn = hh.join(heads.select("户编号", "_n"), on="户编号").filter(
-        pl.col("_size").is_not_null()
-        & (pl.col("_size") != pl.col("_n"))
-        & (pl.col("_row") == pl.col("_row").min().over("户编号"))
+    size_warn = (
+        hh.select("户编号", "_row", "_size", "人数")
+        .join(heads.select("户编号", "_n"), on="户编号")
+        .filter(
+            pl.col("_size").is_not_null()
+            & (pl.col("_size") != pl.col("_n"))
+            & (pl.col("_row") == pl.col("_row").min().over("户编号"))
+        )
     )
     problems.append(
         _issues(
@@ -853,8 +861,11 @@ def validate_ledger(
             if n not in ("business_expense", "declared_per_capita_income")
         ]
     ) - pl.col("_business_expense").fill_null(0)
-    pci = hh.join(heads.select("户编号", "_n"), on="户编号").with_columns(
-        (net / pl.col("_n")).round(2).alias("_pci")
+    money_cols = [f"_{n}" for n in MONEY_COLUMNS.values()]
+    pci = (
+        hh.select("户编号", "_row", "人均纯收入（元）", *money_cols)
+        .join(heads.select("户编号", "_n"), on="户编号")
+        .with_columns((net / pl.col("_n")).round(2).alias("_pci"))
     )
     pci = pci.filter(
         (pl.col("_row") == pl.col("_row").min().over("户编号"))
@@ -927,7 +938,7 @@ def _build_frames(df: pl.DataFrame, extra_columns: list[str], problems: list[dic
         if p["level"] == "warning":
             warnings_by_row.setdefault(p["row"], []).append(f"{p['column']}：{p['message']}")
 
-    df = df.sort("_row")
+    # df is in file order already (reading and filtering keep the order of the rows).
     names = df["姓名"].to_list()
     initials = pinyin_initials_many(names)
     full = [pinyin_full(n) for n in names]
