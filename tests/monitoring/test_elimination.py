@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from django.utils import timezone
-from wf import registry, walk
+from wf import walk
 
 from dixian.core.errors import PermissionDenied, ValidationError
 from dixian.core.models import AuditEvent
@@ -15,28 +15,8 @@ from dixian.monitoring.models import CaseStatus, MonitoringCase, PolicyValue, Re
 from dixian.monitoring.policy import PolicyMissing, policy
 from dixian.monitoring.workflow import Action, Step
 
-from testdata import make_user
-
 pytestmark = pytest.mark.django_db
 OK = {"rigid_expense_resolved": True, "guarantees_secured": True}
-
-
-@pytest.fixture
-def households(tmp_path):
-    return registry(tmp_path)
-
-
-@pytest.fixture
-def actors(village_cadre, township_cadre, county_admin):
-    staff = make_user("yibao", "county_staff", "140724000000")
-    return {
-        Step.VERIFY: village_cadre,
-        Step.CROSS_CHECK: staff,
-        Step.VILLAGE_REVIEW: village_cadre,
-        Step.PUBLICITY: village_cadre,
-        Step.TOWNSHIP_REVIEW: township_cadre,
-        Step.COUNTY_APPROVAL: county_admin,
-    }
 
 
 @pytest.fixture
@@ -328,4 +308,6 @@ def test_ledger_corrections_supersede_and_moves_follow(tmp_path):
         if r["户编号"] == "H002":  # no longer a monitoring object in the ledger
             r.update({"监测对象类别": "", "识别监测时间": "", "致贫/返贫风险1": "", "风险是否已消除": ""})
     import_ledger(actor=Actor.cli(), path=write_csv(rows, tmp_path / "c.csv"))
-    assert not MonitoringCase.objects.filter(household__household_no="H002", status=CaseStatus.MONITORED).exists()
+    assert not MonitoringCase.objects.filter(
+        household__household_no="H002", status=CaseStatus.MONITORED
+    ).exists()

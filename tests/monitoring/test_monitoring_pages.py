@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from wf import registry, walk
+from wf import walk
 
 from dixian.monitoring import services
 from dixian.monitoring.models import (
@@ -28,33 +28,11 @@ from dixian.monitoring.workflow import Step
 from dixian.registry.models import Household
 
 from ledgers import make_id
-from testdata import LIANGJIAGOU, make_user
+from testdata import LIANGJIAGOU
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate
-
-
-@pytest.fixture
-def households(tmp_path):
-    return registry(tmp_path)
-
-
-@pytest.fixture
-def staff(db):
-    return make_user("yibao", "county_staff", "140724000000")
-
-
-@pytest.fixture
-def actors(village_cadre, township_cadre, county_admin, staff):
-    return {
-        Step.VERIFY: village_cadre,
-        Step.CROSS_CHECK: staff,
-        Step.VILLAGE_REVIEW: village_cadre,
-        Step.PUBLICITY: village_cadre,
-        Step.TOWNSHIP_REVIEW: township_cadre,
-        Step.COUNTY_APPROVAL: county_admin,
-    }
 
 
 @pytest.fixture

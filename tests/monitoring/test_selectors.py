@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from wf import complete, registry, step_data, walk
+from wf import complete, step_data, walk
 
 from dixian.core.audit import Actor
 from dixian.monitoring import selectors, services
@@ -21,28 +21,6 @@ from ledgers import make_id
 from testdata import GAOLUO, LIANGJIAGOU, LIFUYU, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def households(tmp_path):
-    return registry(tmp_path)
-
-
-@pytest.fixture
-def staff(db):
-    return make_user("yibao", "county_staff", "140724000000")
-
-
-@pytest.fixture
-def actors(village_cadre, township_cadre, county_admin, staff):
-    return {
-        Step.VERIFY: village_cadre,
-        Step.CROSS_CHECK: staff,
-        Step.VILLAGE_REVIEW: village_cadre,
-        Step.PUBLICITY: village_cadre,
-        Step.TOWNSHIP_REVIEW: township_cadre,
-        Step.COUNTY_APPROVAL: county_admin,
-    }
 
 
 def start(household, user, category="unstable_lifted", risks=("illness",)):

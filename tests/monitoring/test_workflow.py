@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from wf import CONSENT, complete, registry, step_data, walk
+from wf import CONSENT, complete, step_data, walk
 
 from dixian.core.errors import NotFound, PermissionDenied, ValidationError
 from dixian.core.models import AuditEvent
@@ -15,31 +15,7 @@ from dixian.monitoring import services
 from dixian.monitoring.models import CaseStatus, Decision, Lead, Measure, MonitoringCase, Review
 from dixian.monitoring.workflow import Action, Step
 
-from testdata import make_user
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def households(tmp_path):
-    return registry(tmp_path)
-
-
-@pytest.fixture
-def staff(db):
-    return make_user("yibao", "county_staff", "140724000000")
-
-
-@pytest.fixture
-def actors(village_cadre, township_cadre, county_admin, staff):
-    return {
-        Step.VERIFY: village_cadre,
-        Step.CROSS_CHECK: staff,
-        Step.VILLAGE_REVIEW: village_cadre,
-        Step.PUBLICITY: village_cadre,
-        Step.TOWNSHIP_REVIEW: township_cadre,
-        Step.COUNTY_APPROVAL: county_admin,
-    }
 
 
 def lead_for(household, user, **kw):

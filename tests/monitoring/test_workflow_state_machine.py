@@ -58,54 +58,88 @@ class ReviewChain(RuleBasedStateMachine):
     @rule(h=st.integers(0, 2), who=st.sampled_from(ROLES))
     def record_lead(self, h, who):
         try:
-            services.record_lead(actor=self.users[who], household=self.households[h], channel="cadre_visit",
-                                 description="排查发现", risks=["illness"])
+            services.record_lead(
+                actor=self.users[who],
+                household=self.households[h],
+                channel="cadre_visit",
+                description="排查发现",
+                risks=["illness"],
+            )
             self.actions_ok += 1
         except DixianError:
             pass
 
-    @rule(who=st.sampled_from(ROLES), category=st.sampled_from(CATEGORIES),
-          risks=st.lists(st.sampled_from(RISKS), min_size=0, max_size=3), fast=st.booleans())
+    @rule(
+        who=st.sampled_from(ROLES),
+        category=st.sampled_from(CATEGORIES),
+        risks=st.lists(st.sampled_from(RISKS), min_size=0, max_size=3),
+        fast=st.booleans(),
+    )
     def start(self, who, category, risks, fast):
         lead = Lead.objects.filter(status=Lead.Status.NEW, household__in=self.households).first()
         if lead is None:
             return
         measures = [{"kind": "health", "content": "先行救助", "helper_name": "王"}] if fast else None
         try:
-            review = services.start_identification(actor=self.users[who], lead=lead, category=category,
-                                                   risks=risks, fast_track=fast, measures=measures)
+            review = services.start_identification(
+                actor=self.users[who],
+                lead=lead,
+                category=category,
+                risks=risks,
+                fast_track=fast,
+                measures=measures,
+            )
             self._count(review.pk, 2 if fast else 1)
         except DixianError:
             pass
 
-    @rule(who=st.sampled_from(ROLES), action=st.sampled_from([Action.COMPLETE, Action.COMPLETE, Action.REJECT,
-                                                              Action.RETURN]),
-          valid=st.booleans(), pick=st.integers(0, 10))
+    @rule(
+        who=st.sampled_from(ROLES),
+        action=st.sampled_from([Action.COMPLETE, Action.COMPLETE, Action.REJECT, Action.RETURN]),
+        valid=st.booleans(),
+        pick=st.integers(0, 10),
+    )
     def act(self, who, action, valid, pick):
-        reviews = list(Review.objects.filter(case__household__in=self.households).exclude(
-            state=Review.State.APPROVED, pending_after={}).exclude(state=Review.State.REJECTED).order_by("id"))
+        reviews = list(
+            Review.objects.filter(case__household__in=self.households)
+            .exclude(state=Review.State.APPROVED, pending_after={})
+            .exclude(state=Review.State.REJECTED)
+            .order_by("id")
+        )
         if not reviews:
             return
         review = reviews[pick % len(reviews)]
-        step = review.step if review.state == Review.State.OPEN else next(
-            (s for s in STEPS if s in review.pending_after), Step.DONE)
+        step = (
+            review.step
+            if review.state == Review.State.OPEN
+            else next((s for s in STEPS if s in review.pending_after), Step.DONE)
+        )
         data, files = step_data(step, review.kind) if valid else ({}, [])
         try:
-            services.act(actor=self.users[who], review=review, action=action, data=data, files=files,
-                         comment="理由" if action != Action.COMPLETE else "")
+            services.act(
+                actor=self.users[who],
+                review=review,
+                action=action,
+                data=data,
+                files=files,
+                comment="理由" if action != Action.COMPLETE else "",
+            )
             self._count(review.pk)
         except DixianError:
             pass
 
     @rule(who=st.sampled_from(ROLES), good=st.booleans())
     def propose_elimination(self, who, good):
-        case = MonitoringCase.objects.filter(household__in=self.households, status=CaseStatus.MONITORED).first()
+        case = MonitoringCase.objects.filter(
+            household__in=self.households, status=CaseStatus.MONITORED
+        ).first()
         if case is None:
             return
         checklist = {"rigid_expense_resolved": good, "guarantees_secured": good}
         try:
-            review = services.propose_elimination(actor=self.users[who], case=case, mode="assisted",
-                                                  checklist=checklist)
+            review = services.propose_elimination(
+                actor=self.users[who], case=case, mode="assisted", checklist=checklist
+            )
             self._count(review.pk)
         except DixianError:
             pass
@@ -139,8 +173,9 @@ class ReviewChain(RuleBasedStateMachine):
             assert len(decisions) == n
             household = review.case.household
             for d in decisions:
-                if d.action == Action.COMPLETE and not (review.fast_track and d.step == Step.COUNTY_APPROVAL
-                                                        and d.data.get("fast_track")):
+                if d.action == Action.COMPLETE and not (
+                    review.fast_track and d.step == Step.COUNTY_APPROVAL and d.data.get("fast_track")
+                ):
                     assert d.actor.role in STEP_ROLES[d.step], (d.step, d.actor.role)
                     assert covers(d.actor, household.village_code)
             if review.state == Review.State.APPROVED and not review.fast_track:
@@ -167,8 +202,18 @@ def test_review_chain_state_machine(tmp_path):
     import_ledger(actor=Actor.cli(), path=write_csv(basic_rows(), tmp_path / "l.csv"))
     from django.utils import timezone
 
-    PolicyValue.objects.get_or_create(key="monitoring_line", region_code="140000000000",
-                                      year=timezone.localdate().year, defaults={"value": 7600})
-    run_state_machine_as_test(ReviewChain, settings=settings(
-        max_examples=30, stateful_step_count=40, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    PolicyValue.objects.get_or_create(
+        key="monitoring_line",
+        region_code="140000000000",
+        year=timezone.localdate().year,
+        defaults={"value": 7600},
+    )
+    run_state_machine_as_test(
+        ReviewChain,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

@@ -24,6 +24,8 @@ import numpy as np
 import polars as pl
 
 from dixian.regions.names import RESIDENT_RE, short_name_of
+from dixian.registry.choices import MEASURE_COLUMNS
+from dixian.registry.ledger import EXPORT_HEADERS
 
 __all__ = [
     "COLUMNS",
@@ -44,55 +46,10 @@ DEFAULT_REGIONS_CSV = Path(__file__).resolve().parents[1] / "regions" / "data" /
 RISK_COLUMNS = [f"致贫/返贫风险{i}" for i in range(1, 6)]
 INCOME_COLUMNS = ["工资性收入", "生产经营性收入", "财产性收入", "转移性收入", "生产经营性支出"]
 PER_CAPITA_COLUMN = "人均纯收入（元）"
-MEASURE_COLUMNS = [
-    "产业帮扶",
-    "就业帮扶",
-    "公益岗位帮扶",
-    "金融帮扶",
-    "健康帮扶",
-    "教育帮扶",
-    "义务教育保障",
-    "住房安全保障",
-    "饮水安全保障",
-    "综合保障",
-    "社会帮扶",
-    "搬迁",
-    "其他帮扶",
-]
 PLACE_COLUMNS = ["县(市、区、旗)", "乡(镇)", "行政村", "自然村", "区划代码"]
-COLUMNS = [
-    "序号",
-    *PLACE_COLUMNS,
-    "户编号",
-    "人编号",
-    "姓名",
-    "证件号码",
-    "人数",
-    "与户主关系",
-    "性别",
-    "民族",
-    "文化程度",
-    "在校生状况",
-    "健康状况",
-    "劳动技能",
-    "务工时间（月）",
-    "是否参加城乡居民基本医疗保险",
-    "是否享受低保",
-    "是否特困供养",
-    "户联系电话",
-    "户类型",
-    "脱贫年度",
-    "监测对象类别",
-    "识别途径",
-    "识别监测时间",
-    *RISK_COLUMNS,
-    "风险是否已消除",
-    "风险消除方式",
-    "消除监测时间",
-    *INCOME_COLUMNS,
-    PER_CAPITA_COLUMN,
-    *MEASURE_COLUMNS,
-]
+# The ledger's columns in the order of the format page: the same list the import reads and the
+# export writes (``registry.ledger``), so that a generated file and an exported one agree.
+COLUMNS = list(EXPORT_HEADERS)
 # Columns that hold the same value on every row of a household (in this generator 低保 and 特困
 # are household-level too, although the format allows them per person).
 HOUSEHOLD_COLUMNS = [
