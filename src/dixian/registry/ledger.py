@@ -959,7 +959,26 @@ def _build_frames(df: pl.DataFrame, extra_columns: list[str], problems: list[dic
     measures = pl.struct([pl.col(c) for c in MEASURE_COLUMNS])
     elim = _bool_expr("风险是否已消除")
     cat = pl.col("监测对象类别").replace_strict(_CATEGORY_VALUES, default="")
-    first_rows = df.filter(pl.col("_row") == pl.col("_row").min().over("户编号"))
+    # Only the household's columns of its first row (a narrow copy: half a million rows at most).
+    person_only = (
+        {h for h, _, lvl in COLUMNS if lvl == "p"}
+        | set(extra_columns)
+        | {
+            "_id",
+            "_id_valid",
+            "_id_error",
+            "_birth",
+            "_id_sex",
+            "_cert",
+            "_work",
+            "_initials",
+            "_pinyin",
+            "_flags",
+        }
+    )
+    first_rows = df.select([c for c in df.columns if c not in person_only]).filter(
+        pl.col("_row") == pl.col("_row").min().over("户编号")
+    )
     agg = df.group_by("户编号").agg(
         pl.len().alias("size"),
         pl.col("姓名").filter(pl.col("与户主关系") == "户主").first().alias("head_name"),
