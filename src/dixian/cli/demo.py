@@ -85,7 +85,9 @@ def ensure_demo_accounts(county_code: str) -> list[dict]:
     )
     township = anchor.township_code if anchor else ""
     village = anchor.village_code if anchor else ""
-    names = dict(Region.objects.filter(code__in=[county_code, township, village]).values_list("code", "name"))
+    names = dict(
+        Region.objects.filter(code__in=[county_code, township, village]).values_list("code", "short_name")
+    )
     wanted = [
         ("admin", Role.COUNTY_ADMIN, county_code, "县级管理员", ""),
         ("leader", Role.LEADER, county_code, "县领导", ""),
