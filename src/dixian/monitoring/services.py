@@ -60,6 +60,11 @@ def month_of(d: date) -> int:
     return d.year * 100 + d.month
 
 
+def month_label(month: int | None) -> str:
+    """202305 -> 2023年5月."""
+    return f"{month // 100}年{month % 100}月" if month else ""
+
+
 def months_between(start_month: int, end_month: int) -> int:
     return (end_month // 100 - start_month // 100) * 12 + (end_month % 100 - start_month % 100)
 
@@ -662,7 +667,7 @@ def latest_income(household: Household):
     """(per-capita net income, source label) from the latest survey, else the ledger's figures."""
     survey = household.income_surveys.order_by("-window_end", "-recorded_at", "-id").first()
     if survey is not None:
-        return survey.per_capita_net, f"{survey.window_start}-{survey.window_end}收入调查"
+        return survey.per_capita_net, f"{month_label(survey.window_start)}至{month_label(survey.window_end)}收入调查"
     if household.per_capita_income is not None:
         return household.per_capita_income, "台账收入"
     return None, ""
@@ -712,7 +717,7 @@ def elimination_criteria(case: MonitoringCase, *, mode: str, checklist: dict, on
                 "min_months",
                 f"识别后监测满{min_months}个月",
                 ok,
-                f"识别监测时间{case.identified_month or '未知'}，至今{months}个月"
+                f"{month_label(case.identified_month) or '识别时间未知'}识别，至今{months}个月"
                 f"{'' if ok else f'，不足{min_months}个月'}",
             )
         )
