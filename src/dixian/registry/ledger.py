@@ -939,12 +939,14 @@ def _build_frames(df: pl.DataFrame, extra_columns: list[str], problems: list[dic
             warnings_by_row.setdefault(p["row"], []).append(f"{p['column']}：{p['message']}")
 
     # df is in file order already (reading and filtering keep the order of the rows).
-    names = df["姓名"].to_list()
+    # Pinyin of each distinct name once (names repeat a lot), mapped back by name: new columns only,
+    # no copy of the frame.
+    names = df["姓名"].unique().drop_nulls().to_list()
     initials = pinyin_initials_many(names)
     full = [pinyin_full(n) for n in names]
     df = df.with_columns(
-        pl.Series("_initials", initials, dtype=pl.Utf8),
-        pl.Series("_pinyin", full, dtype=pl.Utf8),
+        pl.col("姓名").replace_strict(names, initials, default=None, return_dtype=pl.Utf8).alias("_initials"),
+        pl.col("姓名").replace_strict(names, full, default=None, return_dtype=pl.Utf8).alias("_pinyin"),
         pl.col("_row")
         .map_elements(
             lambda r: json.dumps(warnings_by_row.get(r, []), ensure_ascii=False), return_dtype=pl.Utf8
@@ -979,42 +981,54 @@ def _build_frames(df: pl.DataFrame, extra_columns: list[str], problems: list[dic
     first_rows = df.select([c for c in df.columns if c not in person_only]).filter(
         pl.col("_row") == pl.col("_row").min().over("户编号")
     )
-    agg = df.group_by("户编号").agg(
-        pl.len().alias("size"),
-        pl.col("姓名").filter(pl.col("与户主关系") == "户主").first().alias("head_name"),
-        (pl.col("姓名") + " " + pl.col("_initials")).str.join(" ").alias("search_text"),
-        pl.col("_flags").filter(pl.col("_flags") != "[]").alias("_hh_flags"),
+    agg = (
+        df.lazy()
+        .select("户编号", "姓名", "_initials", "与户主关系", "_flags")
+        .group_by("户编号")
+        .agg(
+            pl.len().alias("size"),
+            pl.col("姓名").filter(pl.col("与户主关系") == "户主").first().alias("head_name"),
+            (pl.col("姓名") + " " + pl.col("_initials")).str.join(" ").alias("search_text"),
+            pl.col("_flags").filter(pl.col("_flags") != "[]").alias("_hh_flags"),
+        )
+        .collect()
     )
-    households = first_rows.join(agg, on="户编号").select(
-        pl.col("户编号").alias("household_no"),
-        pl.col("_village").str.slice(0, 6).add("000000").alias("county_code"),
-        pl.col("_village").str.slice(0, 9).add("000").alias("township_code"),
-        pl.col("_village").alias("village_code"),
-        pl.col("自然村").fill_null("").alias("hamlet"),
-        pl.col("户类型").replace_strict(_TYPE_VALUES).alias("household_type"),
-        pl.col("_lifted_year").alias("lifted_year"),
-        pl.col("户联系电话").fill_null("").alias("phone"),
-        "head_name",
-        "size",
-        pl.col("_size").alias("declared_size"),
-        pl.col("search_text"),
-        cat.alias("monitoring_category"),
-        pl.col("识别途径").fill_null("").alias("channel"),
-        pl.col("_identified").alias("identified_month"),
-        risk_list.alias("risks"),
-        pl.when(cat == "").then(None).otherwise(elim).alias("risk_eliminated"),
-        pl.col("风险消除方式").replace_strict(_MODE_VALUES, default="").alias("elimination_mode"),
-        pl.col("_eliminated").alias("eliminated_month"),
-        pl.when(cat == "")
-        .then(pl.lit(RiskStatus.NONE.value))
-        .when(elim)
-        .then(pl.lit(RiskStatus.ELIMINATED.value))
-        .otherwise(pl.lit(RiskStatus.OPEN.value))
-        .alias("risk_status"),
-        *[pl.col(f"_{n}").alias(n) for n in MONEY_COLUMNS.values()],
-        measures.alias("measures"),
-        pl.col("_hh_flags").alias("flags"),
+    households = (
+        first_rows.lazy()
+        .join(agg.lazy(), on="户编号")
+        .select(
+            pl.col("户编号").alias("household_no"),
+            pl.col("_village").str.slice(0, 6).add("000000").alias("county_code"),
+            pl.col("_village").str.slice(0, 9).add("000").alias("township_code"),
+            pl.col("_village").alias("village_code"),
+            pl.col("自然村").fill_null("").alias("hamlet"),
+            pl.col("户类型").replace_strict(_TYPE_VALUES).alias("household_type"),
+            pl.col("_lifted_year").alias("lifted_year"),
+            pl.col("户联系电话").fill_null("").alias("phone"),
+            "head_name",
+            "size",
+            pl.col("_size").alias("declared_size"),
+            pl.col("search_text"),
+            cat.alias("monitoring_category"),
+            pl.col("识别途径").fill_null("").alias("channel"),
+            pl.col("_identified").alias("identified_month"),
+            risk_list.alias("risks"),
+            pl.when(cat == "").then(None).otherwise(elim).alias("risk_eliminated"),
+            pl.col("风险消除方式").replace_strict(_MODE_VALUES, default="").alias("elimination_mode"),
+            pl.col("_eliminated").alias("eliminated_month"),
+            pl.when(cat == "")
+            .then(pl.lit(RiskStatus.NONE.value))
+            .when(elim)
+            .then(pl.lit(RiskStatus.ELIMINATED.value))
+            .otherwise(pl.lit(RiskStatus.OPEN.value))
+            .alias("risk_status"),
+            *[pl.col(f"_{n}").alias(n) for n in MONEY_COLUMNS.values()],
+            measures.alias("measures"),
+            pl.col("_hh_flags").alias("flags"),
+        )
+        .collect()
     )
+    del first_rows, agg
     person_cols = [
         pl.col("户编号").alias("household_no"),
         pl.col("_row").alias("row"),
