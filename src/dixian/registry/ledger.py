@@ -398,21 +398,40 @@ def _issues(
 
 
 def _clean_frame(raw: RawLedger) -> pl.DataFrame:
-    cols = [c for c in raw.frame.columns if c != "_row"]
-    exprs = []
-    for c in cols:
-        exprs.append(
+    """Trim every cell (also full-width spaces) and make empty cells null. Takes the frame out of
+    ``raw`` (the caller keeps no reference to the file's text).
+
+    Column by column in small batches, rebinding the frame each time, so that the file's text and its
+    cleaned copy never both exist in full (each batch's old columns are freed as it is replaced)."""
+    frame, raw.frame = raw.frame, None
+    cols = [c for c in frame.columns if c != "_row"]
+    for start in range(0, len(cols), 6):
+        batch = cols[start : start + 6]
+        cleaned = [
             pl.col(c)
             .cast(pl.Utf8)
             .str.strip_chars()
             .str.replace_all("\u3000", "", literal=True)
             .str.strip_chars()
+            for c in batch
+        ]
+        frame = frame.with_columns(cleaned)  # each cleaned column computed once, then blanks to null
+        frame = frame.with_columns(
+            [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in batch]
         )
-    # Two steps, so that each cleaned column is computed once (as one when/then it was computed twice).
-    cleaned = raw.frame.with_columns(exprs)
-    return cleaned.with_columns(
-        [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in cols]
-    )
+    return frame
+
+
+def _data_rows(frame: pl.DataFrame, keep: pl.Expr) -> pl.DataFrame:
+    """The rows where ``keep`` holds; a slice (no copy) when the others are only above or below."""
+    mask = frame.select(keep.alias("k"))["k"]
+    if mask.all():
+        return frame
+    kept = mask.arg_true()
+    first, last = kept.min(), kept.max()
+    if first is not None and last - first + 1 == kept.len():
+        return frame.slice(first, last - first + 1)
+    return frame.filter(mask)
 
 
 def validate_ledger(
@@ -447,7 +466,7 @@ def validate_ledger(
     # The cleaned text of the data rows replaces the file's text (the problem report shows it): one
     # copy, not two. Blank rows and notes rows (no ID, no 户编号, no name) are not data.
     key_cols = ["证件号码", "户编号", "姓名"]
-    raw.frame = _clean_frame(raw).filter(pl.any_horizontal([pl.col(c).is_not_null() for c in key_cols]))
+    raw.frame = _data_rows(_clean_frame(raw), pl.any_horizontal([pl.col(c).is_not_null() for c in key_cols]))
     df = raw.frame
     for h in EXPORT_HEADERS:
         if h not in df.columns:
