@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "dixian.accounts",
     "dixian.registry",
     "dixian.monitoring",
+    "dixian.screening",
     "dixian.indicators",
     "dixian.web",
 ]

@@ -11,6 +11,7 @@ EXPORT_FULL_ID = "export_full_id"
 REVEAL_PERSONAL = "reveal_personal"
 VIEW_AUDIT = "view_audit"
 MANAGE_USERS = "manage_users"
+LOAD_FEED = "load_feed"
 
 _GRANTS: dict[str, set[str]] = {
     Role.COUNTY_ADMIN: {
@@ -20,8 +21,9 @@ _GRANTS: dict[str, set[str]] = {
         REVEAL_PERSONAL,
         VIEW_AUDIT,
         MANAGE_USERS,
+        LOAD_FEED,
     },
-    Role.COUNTY_STAFF: {EXPORT_LEDGER},
+    Role.COUNTY_STAFF: {EXPORT_LEDGER, LOAD_FEED},
     Role.TOWNSHIP_CADRE: {IMPORT_LEDGER, EXPORT_LEDGER, REVEAL_PERSONAL},
     Role.VILLAGE_CADRE: {IMPORT_LEDGER, EXPORT_LEDGER, REVEAL_PERSONAL},
     Role.LEADER: {EXPORT_LEDGER},
@@ -34,6 +36,7 @@ _MESSAGES = {
     REVEAL_PERSONAL: "您的角色不能查看完整证件号码和电话",
     VIEW_AUDIT: "只有县级管理员可以查看操作记录",
     MANAGE_USERS: "只有县级管理员可以管理账户",
+    LOAD_FEED: "只有县级管理员和县直部门人员可以加载部门数据",
 }
 
 

@@ -143,4 +143,6 @@ ACTION_LABELS = {
     "quality.export": "导出数据质量检查结果",
     "stats.export": "导出监测数据",
     "channel.save": "修改识别途径",
+    "feed.load": "加载部门数据",
+    "feed.mapping": "设置部门表头对应",
 }
