@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
+    "--lang=zh-CN",
 ]
 VIEWPORT = {"width": 1400, "height": 900}
 
