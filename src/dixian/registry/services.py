@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -23,6 +22,7 @@ from dixian.core.audit import as_actor
 from dixian.core.audit import canonical_text as _canon
 from dixian.core.deployment import jurisdiction_code
 from dixian.core.errors import NotFound, ValidationError
+from dixian.core.files import file_sha256
 from dixian.registry.choices import MEASURE_COLUMNS
 from dixian.registry.ledger import RawLedger, read_ledger, validate_ledger
 from dixian.registry.models import Household, LedgerImport, Person
@@ -117,14 +117,6 @@ def _checkpoint(name: str) -> None:
         time.sleep(float(os.environ.get("DIXIAN_TEST_IMPORT_PAUSE_SECONDS", "30")))
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _scope_codes(user) -> dict:
     code = user_region(user) or jurisdiction_code()
     from dixian.regions.selectors import code_level
@@ -174,7 +166,7 @@ def import_ledger(
         existing_ids=existing_ids,
         in_scope=(lambda code: covers(user, code)) if user is not None else None,
     )
-    sha = _file_sha256(path)
+    sha = file_sha256(path)
     scope = _scope_codes(user)
     if validated.errors:
         step("生成问题报告", 0.8)

@@ -3,7 +3,6 @@ keep the accepted rows as Parquet, record what was found. Audited; the same file
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -18,6 +17,7 @@ from dixian.core import audit, idcard, parsing
 from dixian.core.audit import as_actor
 from dixian.core.deployment import jurisdiction_code
 from dixian.core.errors import ValidationError
+from dixian.core.files import file_sha256
 from dixian.core.text import to_halfwidth
 from dixian.screening.feeds import SPECS, FeedType
 from dixian.screening.models import FeedFile, HeaderMapping
@@ -25,14 +25,6 @@ from dixian.screening.models import FeedFile, HeaderMapping
 Progress = Callable[[str, float], None]
 SAMPLES = 20
 _DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S"]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def date_expr(col: str) -> pl.Expr:
@@ -133,7 +125,7 @@ def load_feed(
     department = department or spec.department
     file_name = file_name or path.name
     step("校验和", 0.0)
-    sha = _sha256(path)
+    sha = file_sha256(path)
     earlier = FeedFile.objects.filter(feed_type=feed_type, sha256=sha).first()
     if earlier is not None:
         raise ValidationError(
