@@ -20,6 +20,7 @@ def _empty_regions():
     Region.objects.all().delete()
     selectors.clear_cache()
 
+
 XIYANG = "140724000000"
 
 

@@ -12,6 +12,10 @@ REVEAL_PERSONAL = "reveal_personal"
 VIEW_AUDIT = "view_audit"
 MANAGE_USERS = "manage_users"
 LOAD_FEED = "load_feed"
+MANAGE_RULES = "manage_rules"
+RUN_SCREENING = "run_screening"
+VERIFY_ALERT = "verify_alert"
+ASSIGN_ALERT = "assign_alert"
 
 _GRANTS: dict[str, set[str]] = {
     Role.COUNTY_ADMIN: {
@@ -22,10 +26,14 @@ _GRANTS: dict[str, set[str]] = {
         VIEW_AUDIT,
         MANAGE_USERS,
         LOAD_FEED,
+        MANAGE_RULES,
+        RUN_SCREENING,
+        VERIFY_ALERT,
+        ASSIGN_ALERT,
     },
-    Role.COUNTY_STAFF: {EXPORT_LEDGER, LOAD_FEED},
-    Role.TOWNSHIP_CADRE: {IMPORT_LEDGER, EXPORT_LEDGER, REVEAL_PERSONAL},
-    Role.VILLAGE_CADRE: {IMPORT_LEDGER, EXPORT_LEDGER, REVEAL_PERSONAL},
+    Role.COUNTY_STAFF: {EXPORT_LEDGER, LOAD_FEED, RUN_SCREENING, ASSIGN_ALERT},
+    Role.TOWNSHIP_CADRE: {IMPORT_LEDGER, EXPORT_LEDGER, REVEAL_PERSONAL, VERIFY_ALERT, ASSIGN_ALERT},
+    Role.VILLAGE_CADRE: {IMPORT_LEDGER, EXPORT_LEDGER, REVEAL_PERSONAL, VERIFY_ALERT},
     Role.LEADER: {EXPORT_LEDGER},
 }
 
@@ -37,6 +45,10 @@ _MESSAGES = {
     VIEW_AUDIT: "只有县级管理员可以查看操作记录",
     MANAGE_USERS: "只有县级管理员可以管理账户",
     LOAD_FEED: "只有县级管理员和县直部门人员可以加载部门数据",
+    MANAGE_RULES: "只有县级管理员可以修改预警规则",
+    RUN_SCREENING: "只有县级管理员和县直部门人员可以运行筛查",
+    VERIFY_ALERT: "您的角色不能核实预警",
+    ASSIGN_ALERT: "您的角色不能分派预警",
 }
 
 

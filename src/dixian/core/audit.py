@@ -145,4 +145,9 @@ ACTION_LABELS = {
     "channel.save": "修改识别途径",
     "feed.load": "加载部门数据",
     "feed.mapping": "设置部门表头对应",
+    "rule.save": "保存预警规则版本",
+    "screen.run": "运行筛查",
+    "screen.replay": "回放筛查",
+    "alert.assign": "分派预警",
+    "alert.verify": "核实预警",
 }

@@ -144,4 +144,3 @@ def sync_cases(county_codes: list[str], household_nos: list[str]) -> dict:
     if moved:
         MonitoringCase.objects.bulk_update(moved, REGION, batch_size=500)
     return {"cases_added": len(new), "cases_changed": len(changed) + len(cleared)}
-

@@ -26,10 +26,11 @@ class PolicyKey(models.TextChoices):
     DEADLINE_PUBLICITY = "deadline.publicity", "时限：公示（天）"
     DEADLINE_TOWNSHIP_REVIEW = "deadline.township_review", "时限：乡镇审核（天）"
     DEADLINE_COUNTY_APPROVAL = "deadline.county_approval", "时限：县级审定（天）"
+    RURAL_DISPOSABLE_INCOME = "rural_disposable_income", "农村居民人均可支配收入（元/人·年，统计公报）"
 
 
 # Keys whose value belongs to one year only: a year without a row has no value (a warning).
-PER_YEAR_KEYS = {PolicyKey.MONITORING_LINE}
+PER_YEAR_KEYS = {PolicyKey.MONITORING_LINE, PolicyKey.RURAL_DISPOSABLE_INCOME}
 
 
 class PolicyValue(models.Model):

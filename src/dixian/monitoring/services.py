@@ -667,7 +667,10 @@ def latest_income(household: Household):
     """(per-capita net income, source label) from the latest survey, else the ledger's figures."""
     survey = household.income_surveys.order_by("-window_end", "-recorded_at", "-id").first()
     if survey is not None:
-        return survey.per_capita_net, f"{month_label(survey.window_start)}至{month_label(survey.window_end)}收入调查"
+        return (
+            survey.per_capita_net,
+            f"{month_label(survey.window_start)}至{month_label(survey.window_end)}收入调查",
+        )
     if household.per_capita_income is not None:
         return household.per_capita_income, "台账收入"
     return None, ""

@@ -1,0 +1,369 @@
+"""The screening engine: rules in, hits out (one interface, whatever runs the SQL).
+
+Each rule is compiled to one SQL query over
+
+* the feed's Parquet files (``read_parquet``): the department's latest file, and for the ``new``
+  aggregate the one before it;
+* the registry, handed over as Arrow tables ``persons`` and ``households`` (:func:`read_registry`).
+
+The SQL runs in DuckDB in process. Nothing is interpreted row by row in Python. Money is compared in
+integer fen, with thresholds that are exact decimals (a factor times an income in fen), so a
+household right at a threshold cannot flip between runs. The same SQL, apart from ``read_parquet``,
+is standard enough to run on Spark SQL (docs/decisions/0007-screening-engine.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pyarrow as pa
+
+from dixian.screening.feeds import SPECS, FeedType
+from dixian.screening.models import Aggregate, Comparison, GroupBy, Population, Subject
+
+EVIDENCE_ROWS = 20
+
+SUBJECT_SQL = {
+    Subject.ANY: "TRUE",
+    # 义务教育: aged 6 to 15 on the screening date
+    Subject.SCHOOL_AGE: "p.birth_date IS NOT NULL AND date_diff('year', p.birth_date, {as_of}) "
+    "- CASE WHEN strftime(p.birth_date, '%m-%d') > strftime({as_of}, '%m-%d') THEN 1 ELSE 0 END BETWEEN 6 AND 15",
+    # 劳动年龄: 16 to 60 on the screening date
+    Subject.WORKING_AGE: "p.birth_date IS NOT NULL AND date_diff('year', p.birth_date, {as_of}) "
+    "- CASE WHEN strftime(p.birth_date, '%m-%d') > strftime({as_of}, '%m-%d') THEN 1 ELSE 0 END BETWEEN 16 AND 60",
+    # the household's only member with months of work recorded
+    Subject.ONLY_WORKER: "p.works AND h.workers = 1",
+}
+
+
+@dataclass
+class Registry:
+    """The registry as Arrow: who is registered, in which household, and the household figures."""
+
+    persons: pa.Table  # id_number, household_id, birth_date (text), works (0/1)
+    households: (
+        pa.Table
+    )  # household_id, household_no, region codes, type, category, size, ledger income in fen
+    surveys: pa.Table  # household_id, window_end, survey_id, per_capita_fen, household_size
+    county_prefix: (
+        str  # the 6 digits of the county (ID numbers and insurance places starting with them are local)
+    )
+
+
+@dataclass
+class CompiledRule:
+    """A rule ready for the engine: its fields, the files to read and the resolved policy terms."""
+
+    code: str
+    feed_type: str
+    filters: list
+    latest_only: bool
+    window_months: int | None
+    window_days: int | None
+    subject: str
+    group_by: str
+    aggregate: str
+    measure: str
+    comparison: str
+    threshold: list  # terms, policy terms already resolved to {"const": …}
+    population: str
+    files: list[str]  # the latest file
+    previous_files: list[str] = field(default_factory=list)  # for ``new``
+
+
+@dataclass
+class Hit:
+    subject_key: str
+    household_id: int | None
+    id_numbers: list[str]
+    names: list[str]
+    value_fen: Decimal  # the aggregate in fen (for counts and days: the number itself)
+    threshold_fen: Decimal | None
+    place_code: str  # for people not registered: an insurance place code, if any
+    evidence: list[dict]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value) -> str:
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _date_lit(d: date) -> str:
+    return f"DATE '{d.isoformat()}'"
+
+
+def is_money(feed_type: str, column: str) -> bool:
+    return column in SPECS[feed_type].money
+
+
+def _cond_sql(cond: dict, feed_type: str, alias: str = "f") -> str:
+    if "any" in cond:
+        return "(" + " OR ".join(_cond_sql(c, feed_type, alias) for c in cond["any"]) + ")"
+    col = f"{alias}.{_q(cond['column'])}"
+    op, value = cond["op"], cond["value"]
+    if op in ("in", "not_in"):
+        items = ", ".join(_lit(v) for v in value)
+        sql = f"{col} IN ({items})"
+        return f"({col} IS NOT NULL AND {sql})" if op == "in" else f"({col} IS NULL OR NOT {sql})"
+    sym = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
+    if op in ("gt", "ge", "lt", "le") or is_money(feed_type, cond["column"]):
+        if is_money(feed_type, cond["column"]):
+            return f"(CAST({col} AS DECIMAL(18,2)) {sym} CAST({_lit(Decimal(str(value)))} AS DECIMAL(18,2)))"
+        return f"(TRY_CAST({col} AS DECIMAL(18,2)) {sym} {_lit(Decimal(str(value)))})"
+    if op == "ne":
+        return f"({col} IS NULL OR {col} <> {_lit(value)})"
+    return f"({col} = {_lit(value)})"
+
+
+def window_start(rule: CompiledRule, as_of: date) -> date | None:
+    """The first day of the rule's window (inclusive); the window ends on the screening date."""
+    if rule.window_days:
+        return as_of - timedelta(days=rule.window_days - 1)
+    if rule.window_months:
+        y, m = as_of.year, as_of.month - rule.window_months
+        while m <= 0:
+            y, m = y - 1, m + 12
+        import calendar
+
+        d = min(as_of.day, calendar.monthrange(y, m)[1])
+        return date(y, m, d) + timedelta(days=1)
+    return None
+
+
+def compile_sql(
+    rule: CompiledRule, as_of: date, *, county_prefix: str, with_threshold: bool = True
+) -> tuple[str, str]:
+    """(matched rows SQL, hits SQL over ``matched``) for one rule."""
+    spec = SPECS[rule.feed_type]
+    as_of_sql = _date_lit(as_of)
+    date_col = spec.dates[0]
+    id_col = "证件号码_规范" if spec.id_column else None
+    files = ", ".join(_lit(p) for p in rule.files)
+    source = f"read_parquet([{files}])"
+
+    # 1. the feed's rows up to the screening date (latest per person first, then filter and window)
+    base = f"SELECT * FROM {source} WHERE {_q(date_col)} <= {as_of_sql}"
+    if rule.latest_only:
+        key = _q(id_col) if id_col else _q("区划代码")
+        base = (
+            f"SELECT * FROM ({base}) QUALIFY row_number() OVER "
+            f"(PARTITION BY {key} ORDER BY {_q(date_col)} DESC, {_q('行号')} DESC) = 1"
+        )
+    where = [_cond_sql(c, rule.feed_type) for c in rule.filters]
+    start = window_start(rule, as_of)
+    if start is not None:
+        where.append(f"f.{_q(date_col)} >= {_date_lit(start)}")
+    if rule.aggregate == Aggregate.NEW and rule.previous_files:
+        prev = ", ".join(_lit(p) for p in rule.previous_files)
+        key_cols = [id_col or "区划代码", date_col] + sorted(
+            {c["column"] for c in _flat(rule.filters)} - {id_col or "区划代码", date_col}
+        )
+        on = " AND ".join(f"o.{_q(c)} IS NOT DISTINCT FROM f.{_q(c)}" for c in key_cols)
+        where.append(f"NOT EXISTS (SELECT 1 FROM read_parquet([{prev}]) o WHERE {on})")
+    feed = f"SELECT f.* FROM ({base}) f" + (f" WHERE {' AND '.join(where)}" if where else "")
+
+    # 2. who the rows belong to
+    population = {
+        Population.LIFTED: "h.lifted",
+        Population.MONITORED: "h.monitored",
+        Population.REGISTERED: "TRUE",
+    }
+    measure = "1"
+    if rule.measure:
+        measure = f"CAST(CAST(f.{_q(rule.measure)} AS DECIMAL(18,2)) * 100 AS BIGINT)"
+    if rule.aggregate == Aggregate.DAYS:
+        end = f"least(coalesce(f.{_q('断水结束日期')}, {as_of_sql}), {as_of_sql})"
+        measure = f"date_diff('day', f.{_q('断水开始日期')}, {end})"
+    evidence_cols = ", ".join(f"f.{_q(c)}" for c in ["行号", *spec.columns])
+    if rule.population == Population.UNREGISTERED:
+        local = f"starts_with(f.{_q(id_col)}, {_lit(county_prefix)})"
+        if "参保地区划代码" in spec.columns:
+            local = f"({local} OR starts_with(coalesce(f.{_q('参保地区划代码')}, ''), {_lit(county_prefix)}))"
+        place = f"f.{_q('参保地区划代码')}" if "参保地区划代码" in spec.columns else "NULL"
+        matched = (
+            f"SELECT 'person:' || f.{_q(id_col)} AS subject_key, NULL::BIGINT AS household_id, "
+            f"f.{_q(id_col)} AS id_number, f.{_q('姓名') if '姓名' in spec.columns else _q('户主姓名')} AS name, "
+            f"{place} AS place_code, {measure} AS v, NULL::BIGINT AS net_income_fen, {evidence_cols} "
+            f"FROM ({feed}) f ANTI JOIN persons p ON p.id_number = f.{_q(id_col)} WHERE {local}"
+        )
+    elif id_col is None:  # water: by village, to every registered household of the village
+        matched = (
+            f"SELECT 'household:' || h.household_id AS subject_key, h.household_id, NULL AS id_number, NULL AS name, "
+            f"NULL AS place_code, {measure} AS v, h.net_income_fen, {evidence_cols} "
+            f"FROM ({feed}) f JOIN households h ON h.village_code = rpad(f.{_q('区划代码')}, 12, '0') "
+            f"WHERE {population[rule.population]}"
+        )
+    else:
+        subject = SUBJECT_SQL[rule.subject].format(as_of=as_of_sql)
+        key = (
+            "'person:' || p.id_number"
+            if rule.group_by == GroupBy.PERSON
+            else "'household:' || h.household_id"
+        )
+        name_col = _q("姓名") if "姓名" in spec.columns else _q("户主姓名")
+        matched = (
+            f"SELECT {key} AS subject_key, h.household_id, p.id_number, f.{name_col} AS name, NULL AS place_code, "
+            f"{measure} AS v, h.net_income_fen, {evidence_cols} "
+            f"FROM ({feed}) f JOIN persons p ON p.id_number = f.{_q(id_col)} "
+            f"JOIN households h ON h.household_id = p.household_id "
+            f"WHERE {population[rule.population]} AND {subject}"
+        )
+
+    # 3. group, compare
+    agg = {
+        Aggregate.SUM: "sum(v)",
+        Aggregate.MAX: "max(v)",
+        Aggregate.DAYS: "max(v)",
+        Aggregate.COUNT: "count(*)",
+        Aggregate.EXISTS: "count(*)",
+        Aggregate.NEW: "count(*)",
+    }[rule.aggregate]
+    terms = []
+    for t in rule.threshold:
+        factor = Decimal(t.get("factor", "1"))
+        if "const" in t:
+            c = Decimal(t["const"])
+            terms.append(_lit(c * 100 if rule.measure else c))
+        elif t["of"] == "household_net_income":
+            terms.append(f"CAST({_lit(factor)} AS DECIMAL(9,4)) * any_value(net_income_fen)")
+    if terms:
+        threshold = f"list_min([{', '.join(terms)}])" if len(terms) > 1 else terms[0]
+        cmp = ">" if rule.comparison == Comparison.GT else ">="
+    else:
+        threshold, cmp = "0", ">"
+    hits = (
+        f"SELECT subject_key, any_value(household_id) AS household_id, "
+        f"list_sort(list_distinct(list(id_number))) AS id_numbers, list_sort(list_distinct(list(name))) AS names, "
+        f"any_value(place_code) AS place_code, {agg} AS value, {threshold} AS threshold "
+        f"FROM matched GROUP BY subject_key"
+    )
+    if with_threshold:
+        hits = f"SELECT * FROM ({hits}) WHERE value {cmp} threshold"
+    return matched, hits
+
+
+def _flat(conds: list) -> list:
+    out = []
+    for c in conds:
+        out.extend(_flat(c["any"]) if "any" in c else [c])
+    return out
+
+
+def run_rule(
+    con,
+    rule: CompiledRule,
+    as_of: date,
+    registry: Registry,
+    *,
+    subjects: list[str] | None = None,
+    with_threshold: bool = True,
+) -> list[Hit]:
+    """Run one compiled rule on a DuckDB connection that has ``persons`` and ``households`` registered."""
+    matched, hits = compile_sql(
+        rule, as_of, county_prefix=registry.county_prefix, with_threshold=with_threshold
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE matched AS {matched}")
+    if subjects is not None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest(?::VARCHAR[]) AS subject_key", [subjects]
+        )
+        con.execute("DELETE FROM matched WHERE subject_key NOT IN (SELECT subject_key FROM wanted)")
+    rows = con.execute(
+        f"CREATE OR REPLACE TEMP TABLE hits AS {hits}; SELECT * FROM hits ORDER BY subject_key"
+    ).fetchall()
+    if not rows:
+        return []
+    spec = SPECS[rule.feed_type]
+    cols = ["行号", *spec.columns]
+    date_col = spec.dates[0]
+    ev = con.execute(
+        f"SELECT subject_key, {', '.join(_q(c) for c in cols)} FROM ("
+        f"SELECT m.*, row_number() OVER (PARTITION BY m.subject_key ORDER BY m.{_q(date_col)} DESC, m.{_q('行号')}) AS rn "
+        f"FROM matched m SEMI JOIN hits USING (subject_key)) WHERE rn <= {EVIDENCE_ROWS} ORDER BY subject_key, rn"
+    ).fetchall()
+    evidence: dict[str, list[dict]] = {}
+    for r in ev:
+        evidence.setdefault(r[0], []).append({c: _plain(v) for c, v in zip(cols, r[1:], strict=True)})
+    out = []
+    for subject_key, household_id, ids, names, place, value, threshold in rows:
+        out.append(
+            Hit(
+                subject_key=subject_key,
+                household_id=household_id,
+                id_numbers=[i for i in (ids or []) if i],
+                names=[n for n in (names or []) if n],
+                value_fen=Decimal(value),
+                threshold_fen=None if threshold is None else Decimal(threshold),
+                place_code=place or "",
+                evidence=evidence.get(subject_key, []),
+            )
+        )
+    return out
+
+
+def _plain(v):
+    if isinstance(v, (date,)):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+def connect(registry: Registry, *, memory_limit: str = "1GB", threads: int | None = None):
+    import duckdb
+
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    con.register("persons_arrow", registry.persons)
+    con.register("households_arrow", registry.households)
+    con.register("surveys_arrow", registry.surveys)
+    con.execute(
+        "CREATE TEMP TABLE persons AS SELECT id_number, household_id, TRY_CAST(birth_date AS DATE) AS birth_date, "
+        "works = 1 AS works FROM persons_arrow"
+    )
+    # the household's annual net income: its latest survey's per-capita net income × the survey's size;
+    # else the ledger's income components; else the ledger's per-capita income × the household size
+    con.execute(
+        """
+        CREATE TEMP TABLE households AS
+        WITH latest AS (
+            SELECT * FROM surveys_arrow
+            QUALIFY row_number() OVER (PARTITION BY household_id ORDER BY window_end DESC, survey_id DESC) = 1
+        ), workers AS (
+            SELECT household_id, count(*) FILTER (WHERE works) AS workers FROM persons GROUP BY household_id
+        )
+        SELECT h.household_id, h.household_no, h.county_code, h.township_code, h.village_code,
+               h.household_type = 'lifted' AS lifted,
+               coalesce(h.monitoring_category, '') <> '' AS monitored,
+               coalesce(w.workers, 0) AS workers,
+               CASE
+                 WHEN s.per_capita_fen IS NOT NULL THEN s.per_capita_fen * s.household_size
+                 WHEN h.wage_fen IS NOT NULL OR h.business_fen IS NOT NULL OR h.property_fen IS NOT NULL
+                      OR h.transfer_fen IS NOT NULL OR h.expense_fen IS NOT NULL
+                   THEN coalesce(h.wage_fen, 0) + coalesce(h.business_fen, 0) + coalesce(h.property_fen, 0)
+                        + coalesce(h.transfer_fen, 0) - coalesce(h.expense_fen, 0)
+                 WHEN h.declared_pc_fen IS NOT NULL
+                   THEN h.declared_pc_fen * coalesce(nullif(h.size, 0), h.declared_size)
+               END AS net_income_fen
+        FROM households_arrow h
+        LEFT JOIN latest s USING (household_id)
+        LEFT JOIN workers w USING (household_id)
+        """
+    )
+    for name in ("persons_arrow", "households_arrow", "surveys_arrow"):
+        con.unregister(name)
+    return con
+
+
+def feed_label(feed_type: str) -> str:
+    return FeedType(feed_type).label
