@@ -164,3 +164,48 @@ def medical_rows(
             ]
         )
     return rows
+
+
+def make_household(
+    no: str,
+    members: list[tuple[str, date, bool]],
+    *,
+    village: str = LIANGJIAGOU,
+    ids: Ids,
+    lifted: bool = True,
+    monitored: bool = False,
+    income: Decimal | None = Decimal(20000),
+):
+    """One household with members (name, birth date, works); returns (household, {name: id_number})."""
+    from dixian.registry.models import Household, Person
+
+    h = Household.objects.create(
+        county_code=XIYANG,
+        township_code=village[:9] + "000",
+        village_code=village,
+        household_no=no,
+        household_type="lifted" if lifted else "ordinary",
+        lifted_year=2019 if lifted else None,
+        size=len(members),
+        head_name=members[0][0],
+        wage_income=income,
+        monitoring_category="marginal" if monitored else "",
+        risk_status="open" if monitored else "none",
+    )
+    out = {}
+    for k, (name, birth, works) in enumerate(members):
+        n = ids.new(birth)
+        Person.objects.create(
+            household=h,
+            county_code=XIYANG,
+            township_code=h.township_code,
+            village_code=village,
+            position=k,
+            name=name,
+            id_number=n,
+            birth_date=birth,
+            relation_to_head="户主" if k == 0 else "子女",
+            work_months=6 if works else 0,
+        )
+        out[name] = n
+    return h, out
