@@ -130,6 +130,10 @@ def expected(households: list[dict], as_of: date, since: date) -> dict:
     out["income.lifted.per_capita"] = _yuan(net, income_persons)
     for k, key in INCOME.items():
         out[f"income.lifted.{key}.per_capita"] = _yuan(totals[k], income_persons)
+    # no early-warning alerts in a ledger (tests/screening/test_closure_figures.py counts them)
+    for code in CODES:
+        if code.startswith("alerts."):
+            out[code] = None if code.endswith("_rate") else 0
     return out
 
 

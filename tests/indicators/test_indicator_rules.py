@@ -284,11 +284,15 @@ def test_catalogue_is_complete_and_says_what_each_figure_is():
         required |= {f"identified.risk.{risk}.households", f"identified.risk.{risk}.persons"}
     for c in ("wage", "business", "property", "transfer"):
         required.add(f"income.lifted.{c}.per_capita")
+    for c in ("raised", "verified", "on_time", "overdue", "included", "became_monitored"):
+        required.add(f"alerts.{c}")
+    required |= {"alerts.verification_rate", "alerts.on_time_rate"}
     assert codes == required
     for i in catalogue.CATALOGUE:
         assert i.name and i.group in catalogue.GROUPS and len(i.definition) > 20
         if i.kind == catalogue.COUNT:
-            assert i.unit == ("人" if i.code.endswith(".persons") else "户") and i.rounding == "整数"
+            unit = "条" if i.code.startswith("alerts.") else ("人" if i.code.endswith(".persons") else "户")
+            assert i.unit == unit and i.rounding == "整数"
         else:
             assert i.unit == {"percent": "%", "yuan": "元"}[i.kind] and i.decimals == 2
     assert catalogue.get("elimination_rate.persons").primary

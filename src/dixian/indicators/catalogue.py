@@ -31,7 +31,8 @@ GROUP_MONITORED = "监测对象"
 GROUP_FLOWS = "识别与消除"
 GROUP_RATIOS = "比率"
 GROUP_INCOME = "收入"
-GROUPS = (GROUP_LIFTED, GROUP_MONITORED, GROUP_FLOWS, GROUP_RATIOS, GROUP_INCOME)
+GROUP_ALERTS = "部门筛查预警"
+GROUPS = (GROUP_LIFTED, GROUP_MONITORED, GROUP_FLOWS, GROUP_RATIOS, GROUP_INCOME, GROUP_ALERTS)
 
 COUNT, PERCENT, YUAN = "count", "percent", "yuan"
 _UNIT_OF_KIND = {PERCENT: "%", YUAN: "元"}
@@ -245,6 +246,59 @@ def _declare() -> list[Indicator]:
             f"与脱贫户人均纯收入同一批户：Σ{label}{extra} ÷ Σ户在册人数；空项按 0 计。{_CURRENT}。",
             kind=YUAN,
         )
+
+    # 部门筛查预警（统计期内发出的预警及其核实）------------------------------------------------------
+    _alerts = (
+        "统计期内发出的预警（预警日期在起始日至统计日之间，含两端），按预警所在的县、乡镇、村归属；"
+        "尚未分派到村的未在册人员预警只计入县"
+    )
+    alert_counts = (
+        ("alerts.raised", "发出预警条数", f"{_alerts}的条数。"),
+        (
+            "alerts.verified",
+            "已核实预警条数",
+            f"{_alerts}中，截至统计日已核实办结（纳入、不纳入或已在监测/已帮扶）的条数。",
+        ),
+        (
+            "alerts.on_time",
+            "按期核实预警条数",
+            f"{_alerts}中，截至统计日已核实、且核实日期不晚于核实期限的条数。",
+        ),
+        (
+            "alerts.overdue",
+            "逾期未核实预警条数",
+            f"{_alerts}中，截至统计日仍未核实、且核实期限早于统计日的条数。",
+        ),
+        (
+            "alerts.included",
+            "核实后纳入预警条数",
+            f"{_alerts}中，截至统计日核实结论为“纳入”（已转为风险线索）的条数。",
+        ),
+        (
+            "alerts.became_monitored",
+            "预警转为监测对象条数",
+            f"{_alerts}中，核实纳入后所形成的线索截至统计日已审定为监测对象（识别监测时间不晚于统计日所在月，"
+            "状态不是“识别审核中”或“未纳入”）的条数。",
+        ),
+    )
+    for code, name, definition in alert_counts:
+        add(code, name, GROUP_ALERTS, "条", definition)
+    add(
+        "alerts.verification_rate",
+        "预警核实率",
+        GROUP_ALERTS,
+        "%",
+        "已核实预警条数 ÷ 发出预警条数 × 100（同一统计期）。分母为 0 时无数值。",
+        kind=PERCENT,
+    )
+    add(
+        "alerts.on_time_rate",
+        "预警按期核实率",
+        GROUP_ALERTS,
+        "%",
+        "按期核实预警条数 ÷ 发出预警条数 × 100（同一统计期）。分母为 0 时无数值。",
+        kind=PERCENT,
+    )
     return out
 
 

@@ -10,7 +10,9 @@ Four families of queries, each run only when an asked-for indicator needs it:
   persons);
 * ``flow``: spells identified / eliminated within the window (one query, distinct households and
   persons);
-* ``income``: sums over lifted households' income columns, in fen (exact on SQLite too).
+* ``income``: sums over lifted households' income columns, in fen (exact on SQLite too);
+* ``alerts``: early-warning alerts raised in the window and what became of them (``alert_counts``,
+  shared with the screening pages' breakdowns by department and rule).
 
 No user here: callers go through ``selectors`` (region scope) or are the command-line operator.
 """
@@ -119,6 +121,8 @@ def _families(code: str) -> set[str]:
         return {"stock", "lifted"}
     if code.startswith("income."):
         return {"income"}
+    if code.startswith("alerts."):
+        return {"alerts"}
     raise AssertionError(f"no query family for {code}")  # pragma: no cover - catalogue and compute disagree
 
 
@@ -258,6 +262,37 @@ def _income(hh_region: Q, group: str | None) -> dict:
     return _run(households, aggregates, group)
 
 
+ALERT_COUNTS = ("raised", "verified", "on_time", "overdue", "included", "became_monitored")
+
+
+def alert_aggregates(as_of: date) -> dict:
+    """The alert counts of the catalogue (``alerts.*``) as aggregates over ``Alert`` rows."""
+    from dixian.screening.models import AlertStatus
+
+    month = month_of(as_of)
+    verified = Q(verified_on__isnull=False, verified_on__lte=as_of) & ~Q(status=AlertStatus.OPEN)
+    became = Q(
+        lead__cases__status__in=COUNTED_STATUSES,
+        lead__cases__identified_month__lte=month,
+    )
+    conds = {
+        "raised": Q(),
+        "verified": verified,
+        "on_time": verified & Q(verified_on__lte=F("due_on")),
+        "overdue": ~verified & Q(due_on__lt=as_of),
+        "included": verified & Q(status=AlertStatus.INCLUDED),
+        "became_monitored": verified & Q(status=AlertStatus.INCLUDED) & became,
+    }
+    return {f"alerts.{k}": Count("id", distinct=True, filter=c) for k, c in conds.items()}
+
+
+def _alerts(region: Q, since: date, as_of: date, group: str | None) -> dict:
+    from dixian.screening.models import Alert
+
+    alerts = Alert.objects.filter(region, raised_on__gte=since, raised_on__lte=as_of)
+    return _run(alerts, alert_aggregates(as_of), group)
+
+
 def _raw(families: set[str], region_code: str, as_of: date, since: date, group: str | None) -> dict:
     hh_region = region_q(region_code)
     via_household = region_q(region_code, "household__")
@@ -280,6 +315,8 @@ def _raw(families: set[str], region_code: str, as_of: date, since: date, group: 
         merge(_flow(county & spell_households, month_of(since), month_of(as_of), group))
     if "income" in families:
         merge(_income(hh_region, group))
+    if "alerts" in families:
+        merge(_alerts(hh_region, since, as_of, group))
     return out
 
 
@@ -309,6 +346,10 @@ def _finish(raw: dict, codes: list[str]) -> dict:
         elif code == "income.lifted.per_capita":
             net = sum(fen[c] for c in INCOME_COLUMNS) - fen[EXPENSE_COLUMN]
             value = _ratio(net, income_persons * 100, scale=1)
+        elif code == "alerts.verification_rate":
+            value = _ratio(n("alerts.verified"), n("alerts.raised"))
+        elif code == "alerts.on_time_rate":
+            value = _ratio(n("alerts.on_time"), n("alerts.raised"))
         elif code.startswith("income.lifted."):
             column = next(c for c, k in _INCOME_KEY.items() if code == f"income.lifted.{k}.per_capita")
             value = _ratio(fen[column], income_persons * 100, scale=1)
