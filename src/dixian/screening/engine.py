@@ -181,7 +181,7 @@ def compile_sql(
     if rule.aggregate == Aggregate.DAYS:
         end = f"least(coalesce(f.{_q('断水结束日期')}, {as_of_sql}), {as_of_sql})"
         measure = f"date_diff('day', f.{_q('断水开始日期')}, {end})"
-    evidence_cols = ", ".join(f"f.{_q(c)}" for c in ["行号", *spec.columns])
+    evidence_cols = f"f.{_q('行号')} AS row_no, f.{_q(date_col)} AS row_date"
     if rule.population == Population.UNREGISTERED:
         local = f"starts_with(f.{_q(id_col)}, {_lit(county_prefix)})"
         if "参保地区划代码" in spec.columns:
@@ -282,15 +282,21 @@ def run_rule(
         return []
     spec = SPECS[rule.feed_type]
     cols = ["行号", *spec.columns]
-    date_col = spec.dates[0]
-    ev = con.execute(
-        f"SELECT subject_key, {', '.join(_q(c) for c in cols)} FROM ("
-        f"SELECT m.*, row_number() OVER (PARTITION BY m.subject_key ORDER BY m.{_q(date_col)} DESC, m.{_q('行号')}) AS rn "
-        f"FROM matched m SEMI JOIN hits USING (subject_key)) WHERE rn <= {EVIDENCE_ROWS} ORDER BY subject_key, rn"
-    ).fetchall()
+    files = ", ".join(_lit(p) for p in rule.files)
+    texts = ", ".join(f"CAST(f.{_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE evidence AS SELECT subject_key, row_no, rn FROM ("
+        "SELECT m.subject_key, m.row_no, row_number() OVER "
+        "(PARTITION BY m.subject_key ORDER BY m.row_date DESC, m.row_no) AS rn "
+        f"FROM matched m SEMI JOIN hits USING (subject_key)) WHERE rn <= {EVIDENCE_ROWS}"
+    )
+    table = con.sql(
+        f"SELECT e.subject_key, {texts} FROM read_parquet([{files}]) f "
+        f"JOIN evidence e ON f.{_q('行号')} = e.row_no ORDER BY e.subject_key, e.rn"
+    ).to_arrow_table()
     evidence: dict[str, list[dict]] = {}
-    for r in ev:
-        evidence.setdefault(r[0], []).append({c: _plain(v) for c, v in zip(cols, r[1:], strict=True)})
+    for row in table.to_pylist():
+        evidence.setdefault(row.pop("subject_key"), []).append(row)
     out = []
     for subject_key, household_id, ids, names, place, value, threshold in rows:
         out.append(
@@ -308,14 +314,6 @@ def run_rule(
     return out
 
 
-def _plain(v):
-    if isinstance(v, (date,)):
-        return v.isoformat()
-    if isinstance(v, Decimal):
-        return str(v)
-    return v
-
-
 def connect(registry: Registry, *, memory_limit: str = "1GB", threads: int | None = None):
     import duckdb
 
@@ -327,24 +325,28 @@ def connect(registry: Registry, *, memory_limit: str = "1GB", threads: int | Non
     con.register("persons_arrow", registry.persons)
     con.register("households_arrow", registry.households)
     con.register("surveys_arrow", registry.surveys)
+    names = registry.persons.schema.names
+    birth = "TRY_CAST(birth_date AS DATE)" if "birth_date" in names else "NULL::DATE"
+    works = "works = 1" if "works" in names else "FALSE"
     con.execute(
-        "CREATE TEMP TABLE persons AS SELECT id_number, household_id, TRY_CAST(birth_date AS DATE) AS birth_date, "
-        "works = 1 AS works FROM persons_arrow"
+        f"CREATE TEMP TABLE persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works "
+        "FROM persons_arrow"
     )
+    village = "h.village_code" if "village_code" in registry.households.schema.names else "NULL::VARCHAR"
     # the household's annual net income: its latest survey's per-capita net income × the survey's size;
     # else the ledger's income components; else the ledger's per-capita income × the household size
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE households AS
         WITH latest AS (
             SELECT * FROM surveys_arrow
             QUALIFY row_number() OVER (PARTITION BY household_id ORDER BY window_end DESC, survey_id DESC) = 1
         ), workers AS (
-            SELECT household_id, count(*) FILTER (WHERE works) AS workers FROM persons GROUP BY household_id
+            SELECT household_id, count(*) AS workers FROM persons WHERE works GROUP BY household_id
         )
-        SELECT h.household_id, h.household_no, h.county_code, h.township_code, h.village_code,
-               h.household_type = 'lifted' AS lifted,
-               coalesce(h.monitoring_category, '') <> '' AS monitored,
+        SELECT h.household_id, {village} AS village_code,
+               h.lifted = 1 AS lifted,
+               h.monitored = 1 AS monitored,
                coalesce(w.workers, 0) AS workers,
                CASE
                  WHEN s.per_capita_fen IS NOT NULL THEN s.per_capita_fen * s.household_size
