@@ -67,6 +67,15 @@ def load_demo(
         if console:
             s = imported.summary
             console.print(f"演示台账已导入：{s['households_added']} 户 {s['persons_added']} 人。")
+        from django.utils import timezone
+
+        from dixian.screening.demo import load_demo_feeds
+
+        alerts = load_demo_feeds(
+            actor=actor, out_dir=out_dir / "feeds", county=root[:6] + "000000", as_of=timezone.localdate()
+        )
+        if console:
+            console.print(f"演示部门数据已加载并筛查：新预警 {alerts} 条。")
     accounts = ensure_demo_accounts(root) if code_level(root) == "county" else []
     return {"imported": imported, "accounts": accounts}
 

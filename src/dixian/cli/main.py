@@ -93,6 +93,11 @@ def init(
             dep = set_jurisdiction(actor=_operator(), code=code)
     except DixianError as exc:
         _fail(exc.message)
+    from dixian.screening.rules import ensure_default_rules
+
+    made = ensure_default_rules()
+    if made:
+        console.print(f"预警规则：新建默认规则 {made} 条")
     console.print(
         f"[green]就绪[/]：管辖区域 {dep.name}（{dep.jurisdiction_code}），用时 {time.perf_counter() - t0:.1f} 秒"
     )
