@@ -12,6 +12,7 @@ REVEAL_PERSONAL = "reveal_personal"
 VIEW_AUDIT = "view_audit"
 MANAGE_USERS = "manage_users"
 LOAD_FEED = "load_feed"
+PUBLISH_FIGURES = "publish_figures"
 
 _GRANTS: dict[str, set[str]] = {
     Role.COUNTY_ADMIN: {
@@ -22,6 +23,7 @@ _GRANTS: dict[str, set[str]] = {
         VIEW_AUDIT,
         MANAGE_USERS,
         LOAD_FEED,
+        PUBLISH_FIGURES,
     },
     Role.COUNTY_STAFF: {EXPORT_LEDGER, LOAD_FEED},
     Role.TOWNSHIP_CADRE: {IMPORT_LEDGER, EXPORT_LEDGER, REVEAL_PERSONAL},
@@ -37,6 +39,7 @@ _MESSAGES = {
     VIEW_AUDIT: "只有县级管理员可以查看操作记录",
     MANAGE_USERS: "只有县级管理员可以管理账户",
     LOAD_FEED: "只有县级管理员和县直部门人员可以加载部门数据",
+    PUBLISH_FIGURES: "只有县级管理员可以封账（发布统计数据）",
 }
 
 
