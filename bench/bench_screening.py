@@ -87,7 +87,7 @@ BARE = r"""
 import json, time
 t0 = time.perf_counter()
 import duckdb
-con = duckdb.connect()
+con = duckdb.connect(config={{"enable_progress_bar": False}})
 rows = con.execute('''
     WITH f AS (
         SELECT "证件号码_规范" AS id, CAST("个人自付" * 100 AS BIGINT) AS fen
@@ -145,7 +145,7 @@ def main() -> None:
             as_of=AS_OF.isoformat(),
         )
         r = run_measured([PYTHON, "-c", code], env).check("bare duckdb")
-        bare.append((r, json.loads(r.stdout)))
+        bare.append((r, json.loads(r.stdout.strip().splitlines()[-1])))
     best_bare = min(bare, key=lambda x: x[0].seconds)
 
     ours = []

@@ -284,7 +284,7 @@ def test_catalogue_is_complete_and_says_what_each_figure_is():
         required |= {f"identified.risk.{risk}.households", f"identified.risk.{risk}.persons"}
     for c in ("wage", "business", "property", "transfer"):
         required.add(f"income.lifted.{c}.per_capita")
-    for c in ("raised", "verified", "on_time", "overdue", "included", "became_monitored"):
+    for c in ("raised", "verified", "on_time", "overdue", "included", "became_monitored", "closed"):
         required.add(f"alerts.{c}")
     required |= {"alerts.verification_rate", "alerts.on_time_rate"}
     assert codes == required

@@ -31,8 +31,12 @@ def pct(a, b):
 
 
 def expected(scenarios):
-    c = dict.fromkeys(["raised", "verified", "on_time", "overdue", "included", "became_monitored"], 0)
+    c = dict.fromkeys(
+        ["raised", "verified", "on_time", "overdue", "included", "became_monitored", "closed"], 0
+    )
     for s in scenarios:
+        if s["verified"] is not None and SINCE <= s["verified"] <= AS_OF:
+            c["closed"] += 1
         if not SINCE <= s["raised"] <= AS_OF:
             continue
         c["raised"] += 1
@@ -165,3 +169,22 @@ def test_closure_table_by_department_and_rule(scenarios, county_admin, township_
     by_town = closure_table(user=county_admin, since=SINCE, as_of=AS_OF, by="township")
     assert sum(r["alerts.raised"] for r in by_town) == expected(scenarios)["alerts.raised"]
     assert {r["label"] for r in by_town} >= {"乐平镇", "皋落镇"}
+
+
+def test_dashboard_trend_of_alerts_raised_and_closed_per_month(scenarios):
+    from dixian.indicators.trends import alert_series
+
+    months = [202601, 202602, 202603, 202604, 202605, 202606]
+    got = alert_series(region_code=XIYANG, months=months)
+    month = lambda d: d.year * 100 + d.month  # noqa: E731
+    assert got["raised"] == [sum(month(s["raised"]) == m for s in scenarios) for m in months]
+    assert got["closed"] == [
+        sum(s["verified"] is not None and month(s["verified"]) == m for s in scenarios) for m in months
+    ]
+    assert sum(got["raised"]) > 0 and sum(got["closed"]) > 0
+    for m in months:  # each point is the catalogue's figure with the window set to that month
+        start = date(m // 100, m % 100, 1)
+        end = date(m // 100 + (m % 100 == 12), m % 100 % 12 + 1, 1) - timedelta(days=1)
+        values = compute(["alerts.raised", "alerts.closed"], region_code=XIYANG, as_of=end, since=start)
+        i = months.index(m)
+        assert (values["alerts.raised"], values["alerts.closed"]) == (got["raised"][i], got["closed"][i])

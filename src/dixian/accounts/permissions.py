@@ -16,6 +16,7 @@ MANAGE_RULES = "manage_rules"
 RUN_SCREENING = "run_screening"
 VERIFY_ALERT = "verify_alert"
 ASSIGN_ALERT = "assign_alert"
+PUBLISH_FIGURES = "publish_figures"
 
 _GRANTS: dict[str, set[str]] = {
     Role.COUNTY_ADMIN: {
@@ -30,6 +31,7 @@ _GRANTS: dict[str, set[str]] = {
         RUN_SCREENING,
         VERIFY_ALERT,
         ASSIGN_ALERT,
+        PUBLISH_FIGURES,
     },
     Role.COUNTY_STAFF: {EXPORT_LEDGER, LOAD_FEED, RUN_SCREENING, ASSIGN_ALERT},
     Role.TOWNSHIP_CADRE: {IMPORT_LEDGER, EXPORT_LEDGER, REVEAL_PERSONAL, VERIFY_ALERT, ASSIGN_ALERT},
@@ -49,6 +51,7 @@ _MESSAGES = {
     RUN_SCREENING: "只有县级管理员和县直部门人员可以运行筛查",
     VERIFY_ALERT: "您的角色不能核实预警",
     ASSIGN_ALERT: "您的角色不能分派预警",
+    PUBLISH_FIGURES: "只有县级管理员可以封账（发布统计数据）",
 }
 
 

@@ -141,3 +141,8 @@ def list_persons(request, id_number: str = "", name: str = ""):
 @api.get("/persons/{person_id}", response=PersonOut, tags=["户籍台账"], summary="人员详情")
 def get_person(request, person_id: int):
     return selectors.person_get(user=request.user, pk=person_id)
+
+
+from dixian.api.figures import router as figures_router  # noqa: E402
+
+api.add_router("", figures_router)

@@ -142,6 +142,7 @@ ACTION_LABELS = {
     "policy.set": "修改政策参数",
     "quality.export": "导出数据质量检查结果",
     "stats.export": "导出监测数据",
+    "figures.publish": "封账（发布统计数据）",
     "channel.save": "修改识别途径",
     "feed.load": "加载部门数据",
     "feed.mapping": "设置部门表头对应",

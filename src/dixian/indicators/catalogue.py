@@ -284,6 +284,14 @@ def _declare() -> list[Indicator]:
     for code, name, definition in alert_counts:
         add(code, name, GROUP_ALERTS, "条", definition)
     add(
+        "alerts.closed",
+        "统计期内办结预警条数",
+        GROUP_ALERTS,
+        "条",
+        "核实日期在统计期内（起始日至统计日，含两端）、已核实办结（纳入、不纳入或已在监测/已帮扶）的预警条数，"
+        "不论预警在何时发出；按预警所在的县、乡镇、村归属。驾驶舱的“预警办结”月度走势即此数。",
+    )
+    add(
         "alerts.verification_rate",
         "预警核实率",
         GROUP_ALERTS,

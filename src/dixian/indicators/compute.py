@@ -287,10 +287,16 @@ def alert_aggregates(as_of: date) -> dict:
 
 
 def _alerts(region: Q, since: date, as_of: date, group: str | None) -> dict:
-    from dixian.screening.models import Alert
+    from dixian.screening.models import Alert, AlertStatus
 
     alerts = Alert.objects.filter(region, raised_on__gte=since, raised_on__lte=as_of)
-    return _run(alerts, alert_aggregates(as_of), group)
+    out = _run(alerts, alert_aggregates(as_of), group)
+    closed = Alert.objects.filter(region, verified_on__gte=since, verified_on__lte=as_of).exclude(
+        status=AlertStatus.OPEN
+    )
+    for part, row in _run(closed, {"alerts.closed": Count("id")}, group).items():
+        out.setdefault(part, {}).update(row)
+    return out
 
 
 def _raw(families: set[str], region_code: str, as_of: date, since: date, group: str | None) -> dict:

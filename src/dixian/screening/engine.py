@@ -317,7 +317,13 @@ def run_rule(
 def connect(registry: Registry, *, memory_limit: str = "1GB", threads: int | None = None):
     import duckdb
 
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = duckdb.connect(
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "enable_progress_bar": False,
+        }
+    )
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
     if threads:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from dixian.accounts.scoping import scope_q, user_region
 from dixian.core.errors import NotFound
@@ -15,6 +15,7 @@ from dixian.screening.models import Alert, AlertRule, AlertStatus, FeedFile, Scr
 
 ALERT_CODES = [
     "alerts.raised",
+    "alerts.closed",
     "alerts.verified",
     "alerts.on_time",
     "alerts.overdue",
@@ -84,7 +85,18 @@ def closure_table(user, *, since: date, as_of: date, by: str) -> list[dict]:
     township, for alerts raised from ``since`` to ``as_of`` in the user's region."""
     column = {"department": "department", "rule": "rule_code", "township": "township_code"}[by]
     qs = Alert.objects.filter(scope_q(user), raised_on__gte=since, raised_on__lte=as_of)
-    rows = qs.values(_key=F(column)).annotate(**alert_aggregates(as_of)).order_by("_key")
+    rows = list(qs.values(_key=F(column)).annotate(**alert_aggregates(as_of)).order_by("_key"))
+    closed = dict(
+        Alert.objects.filter(scope_q(user), verified_on__gte=since, verified_on__lte=as_of)
+        .exclude(status=AlertStatus.OPEN)
+        .values_list(column)
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    keys = {r["_key"] for r in rows}
+    rows += [{"_key": k} for k in sorted(k for k in closed if k not in keys)]
+    for r in rows:
+        r["alerts.closed"] = closed.get(r["_key"], 0)
     labels: dict[str, str] = {}
     if by == "rule":
         for code, name in AlertRule.objects.order_by("code", "effective_from").values_list("code", "name"):
@@ -103,7 +115,13 @@ def closure_table(user, *, since: date, as_of: date, by: str) -> list[dict]:
 
 def closure_total(user, *, since: date, as_of: date) -> dict:
     qs = Alert.objects.filter(scope_q(user), raised_on__gte=since, raised_on__lte=as_of)
-    return _finish(qs.aggregate(**alert_aggregates(as_of)))
+    row = qs.aggregate(**alert_aggregates(as_of))
+    row["alerts.closed"] = (
+        Alert.objects.filter(scope_q(user), verified_on__gte=since, verified_on__lte=as_of)
+        .exclude(status=AlertStatus.OPEN)
+        .count()
+    )
+    return _finish(row)
 
 
 def runs_for(user) -> QuerySet[ScreeningRun]:
