@@ -87,7 +87,8 @@ BARE = r"""
 import json, time
 t0 = time.perf_counter()
 import duckdb
-con = duckdb.connect(config={{"enable_progress_bar": False}})
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 rows = con.execute('''
     WITH f AS (
         SELECT "证件号码_规范" AS id, CAST("个人自付" * 100 AS BIGINT) AS fen

@@ -321,9 +321,9 @@ def connect(registry: Registry, *, memory_limit: str = "1GB", threads: int | Non
         config={
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
-            "enable_progress_bar": False,
         }
     )
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
     if threads:
