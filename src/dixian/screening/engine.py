@@ -188,28 +188,24 @@ def compile_sql(
             local = f"({local} OR starts_with(coalesce(f.{_q('参保地区划代码')}, ''), {_lit(county_prefix)}))"
         place = f"f.{_q('参保地区划代码')}" if "参保地区划代码" in spec.columns else "NULL"
         matched = (
-            f"SELECT 'person:' || f.{_q(id_col)} AS subject_key, NULL::BIGINT AS household_id, "
+            f"SELECT f.{_q(id_col)} AS k, NULL::BIGINT AS household_id, "
             f"f.{_q(id_col)} AS id_number, f.{_q('姓名') if '姓名' in spec.columns else _q('户主姓名')} AS name, "
             f"{place} AS place_code, {measure} AS v, NULL::BIGINT AS net_income_fen, {evidence_cols} "
             f"FROM ({feed}) f ANTI JOIN persons p ON p.id_number = f.{_q(id_col)} WHERE {local}"
         )
     elif id_col is None:  # water: by village, to every registered household of the village
         matched = (
-            f"SELECT 'household:' || h.household_id AS subject_key, h.household_id, NULL AS id_number, NULL AS name, "
+            f"SELECT h.household_id AS k, h.household_id, NULL AS id_number, NULL AS name, "
             f"NULL AS place_code, {measure} AS v, h.net_income_fen, {evidence_cols} "
             f"FROM ({feed}) f JOIN households h ON h.village_code = rpad(f.{_q('区划代码')}, 12, '0') "
             f"WHERE {population[rule.population]}"
         )
     else:
         subject = SUBJECT_SQL[rule.subject].format(as_of=as_of_sql)
-        key = (
-            "'person:' || p.id_number"
-            if rule.group_by == GroupBy.PERSON
-            else "'household:' || h.household_id"
-        )
+        key = "p.id_number" if rule.group_by == GroupBy.PERSON else "h.household_id"
         name_col = _q("姓名") if "姓名" in spec.columns else _q("户主姓名")
         matched = (
-            f"SELECT {key} AS subject_key, h.household_id, p.id_number, f.{name_col} AS name, NULL AS place_code, "
+            f"SELECT {key} AS k, h.household_id, p.id_number, f.{name_col} AS name, NULL AS place_code, "
             f"{measure} AS v, h.net_income_fen, {evidence_cols} "
             f"FROM ({feed}) f JOIN persons p ON p.id_number = f.{_q(id_col)} "
             f"JOIN households h ON h.household_id = p.household_id "
@@ -238,11 +234,11 @@ def compile_sql(
         cmp = ">" if rule.comparison == Comparison.GT else ">="
     else:
         threshold, cmp = "0", ">"
+    prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
     hits = (
-        f"SELECT subject_key, any_value(household_id) AS household_id, "
-        f"list_sort(list_distinct(list(id_number))) AS id_numbers, list_sort(list_distinct(list(name))) AS names, "
+        f"SELECT '{prefix}' || CAST(k AS VARCHAR) AS subject_key, k, any_value(household_id) AS household_id, "
         f"any_value(place_code) AS place_code, {agg} AS value, {threshold} AS threshold "
-        f"FROM matched GROUP BY subject_key"
+        f"FROM matched GROUP BY k"
     )
     if with_threshold:
         hits = f"SELECT * FROM ({hits}) WHERE value {cmp} threshold"
@@ -274,9 +270,15 @@ def run_rule(
         con.execute(
             "CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest(?::VARCHAR[]) AS subject_key", [subjects]
         )
-        con.execute("DELETE FROM matched WHERE subject_key NOT IN (SELECT subject_key FROM wanted)")
+        prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
+        con.execute(
+            f"DELETE FROM matched WHERE '{prefix}' || CAST(k AS VARCHAR) NOT IN (SELECT subject_key FROM wanted)"
+        )
     rows = con.execute(
-        f"CREATE OR REPLACE TEMP TABLE hits AS {hits}; SELECT * FROM hits ORDER BY subject_key"
+        f"CREATE OR REPLACE TEMP TABLE hits AS {hits}; "
+        "SELECT h.subject_key, h.household_id, l.ids, l.names, h.place_code, h.value, h.threshold FROM hits h "
+        "JOIN (SELECT k, list_sort(list_distinct(list(id_number))) AS ids, list_sort(list_distinct(list(name))) AS names "
+        "FROM matched SEMI JOIN hits USING (k) GROUP BY k) l USING (k) ORDER BY h.subject_key"
     ).fetchall()
     if not rows:
         return []
@@ -285,14 +287,14 @@ def run_rule(
     files = ", ".join(_lit(p) for p in rule.files)
     texts = ", ".join(f"CAST(f.{_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE evidence AS SELECT subject_key, row_no, rn FROM ("
-        "SELECT m.subject_key, m.row_no, row_number() OVER "
-        "(PARTITION BY m.subject_key ORDER BY m.row_date DESC, m.row_no) AS rn "
-        f"FROM matched m SEMI JOIN hits USING (subject_key)) WHERE rn <= {EVIDENCE_ROWS}"
+        "CREATE OR REPLACE TEMP TABLE evidence AS SELECT k, row_no, rn FROM ("
+        "SELECT m.k, m.row_no, row_number() OVER "
+        "(PARTITION BY m.k ORDER BY m.row_date DESC, m.row_no) AS rn "
+        f"FROM matched m SEMI JOIN hits USING (k)) WHERE rn <= {EVIDENCE_ROWS}"
     )
     table = con.sql(
-        f"SELECT e.subject_key, {texts} FROM read_parquet([{files}]) f "
-        f"JOIN evidence e ON f.{_q('行号')} = e.row_no ORDER BY e.subject_key, e.rn"
+        f"SELECT h.subject_key, {texts} FROM read_parquet([{files}]) f "
+        f"JOIN evidence e ON f.{_q('行号')} = e.row_no JOIN hits h USING (k) ORDER BY h.subject_key, e.rn"
     ).to_arrow_table()
     evidence: dict[str, list[dict]] = {}
     for row in table.to_pylist():
