@@ -43,6 +43,7 @@ INCOME = {
     "转移性收入": "transfer",
 }
 EXPENSE = "生产经营性支出"
+MODE = {"帮扶消除": "assisted", "自然消除": "natural"}
 
 # (as_of, since): the ledger's month, a mid-point, the first months, and before anything.
 DATES = [
@@ -73,6 +74,7 @@ def _households(frame) -> list[dict]:
                 "identified": int(row["识别监测时间"]) if row["识别监测时间"] else None,
                 "eliminated": row["风险是否已消除"] == "是",
                 "eliminated_month": int(row["消除监测时间"]) if row["消除监测时间"] else None,
+                "mode": MODE.get(row["风险消除方式"] or ""),
                 "risks": {RISK[row[f"致贫/返贫风险{i}"]] for i in range(1, 6) if row[f"致贫/返贫风险{i}"]},
                 "money": {k: Decimal(row[k]) if row[k] else None for k in (*INCOME, EXPENSE)},
             }
@@ -100,12 +102,13 @@ def expected(households: list[dict], as_of: date, since: date) -> dict:
         c[f"{key}.households"] += 1
         c[f"{key}.persons"] += h["persons"]
 
-    income_persons, totals = 0, defaultdict(Decimal)
+    income_households, income_persons, totals = 0, 0, defaultdict(Decimal)
     for h in households:
         if h["lifted"]:
             add("lifted", h)
             money = h["money"]
             if any(v is not None for v in money.values()) and h["persons"] > 0:
+                income_households += 1
                 income_persons += h["persons"]
                 for k, v in money.items():
                     totals[k] += v or Decimal(0)
@@ -116,12 +119,17 @@ def expected(households: list[dict], as_of: date, since: date) -> dict:
             add(f"monitored.{h['category']}", h)
             done = h["eliminated"] and h["eliminated_month"] is not None and h["eliminated_month"] <= m
             add("monitored.eliminated" if done else "monitored.open", h)
+            for r in h["risks"]:
+                add(f"monitored.risk.{r}", h)
         if ms <= h["identified"] <= m:
             add("identified", h)
+            add(f"identified.{h['category']}", h)
             for r in h["risks"]:
                 add(f"identified.risk.{r}", h)
         if h["eliminated"] and h["eliminated_month"] and ms <= h["eliminated_month"] <= m:
             add("eliminated", h)
+            if h["mode"]:
+                add(f"eliminated.{h['mode']}", h)
     out = {code: c[code] for code in CODES if code.endswith((".households", ".persons"))}
     out["monitoring_ratio"] = _pct(c["monitored.persons"], c["lifted.persons"])
     for unit in ("households", "persons"):
@@ -130,6 +138,14 @@ def expected(households: list[dict], as_of: date, since: date) -> dict:
     out["income.lifted.per_capita"] = _yuan(net, income_persons)
     for k, key in INCOME.items():
         out[f"income.lifted.{key}.per_capita"] = _yuan(totals[k], income_persons)
+    out["income.lifted.households"], out["income.lifted.persons"] = income_households, income_persons
+
+    def _sum(total: Decimal):
+        return float(total) if income_households else None
+
+    out["income.lifted.total"] = _sum(net)
+    for k, key in {**INCOME, EXPENSE: "expense"}.items():
+        out[f"income.lifted.{key}.total"] = _sum(totals[k])
     return out
 
 
