@@ -318,6 +318,7 @@ def regions_load(
 # Commands kept in their own modules register themselves on ``app``.
 from dixian.cli import feeds as _feeds  # noqa: E402,F401
 from dixian.cli import quality as _quality  # noqa: E402,F401
+from dixian.cli import reports as _reports  # noqa: E402,F401
 from dixian.cli import stats as _stats  # noqa: E402,F401
 
 

@@ -145,4 +145,6 @@ ACTION_LABELS = {
     "channel.save": "修改识别途径",
     "feed.load": "加载部门数据",
     "feed.mapping": "设置部门表头对应",
+    "briefing.generate": "生成工作信息",
+    "tables.export": "导出统计报表",
 }
