@@ -422,6 +422,7 @@ def render(
     raw, source = template_bytes(template)
     try:
         tpl = DocxTemplate(io.BytesIO(raw))
+        tpl.init_docx()  # opens the file now (docxtpl would only at render)
     except Exception as exc:  # noqa: BLE001 - a broken upload: say so in Chinese
         raise ValidationError(f"简报模板无法打开（不是有效的 .docx 文件）：{exc}") from exc
     book: list[str] = []
