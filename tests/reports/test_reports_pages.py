@@ -86,3 +86,22 @@ def test_another_region_gets_not_found_everywhere(client, registry, other_townsh
     assert client.post("/reports/tables.xlsx", {"region": LEPING, **PERIOD}).status_code == 404
     page = plain(client.get("/reports/", PERIOD).content.decode())
     assert "报表 · 梁家沟村" in page and "梁家沟村共有脱贫户2户5人" in page
+
+
+def test_the_county_template_is_used_and_a_failed_check_is_shown(client, registry, county_admin, settings):
+    from dixian.reports.briefing import county_template_path
+
+    d = docx.Document()
+    d.add_paragraph("{{ region_name }}：监测对象{{ monitored_households }}户，上月为3户。")
+    county_template_path().parent.mkdir(parents=True)
+    d.save(str(county_template_path()))
+    client.force_login(county_admin)
+    page = client.get("/reports/", PERIOD).content.decode()
+    assert "模板：本县模板" in page and 'id="check-failed"' in page
+    assert "【数字核对未通过：有无法核对的数字】" in page and "“3户”不是由占位符生成的" in page
+    assert 'class="bp finding"' in page
+    r = client.post("/reports/briefing.docx", {"region": XIYANG, **PERIOD})
+    assert r["X-Dixian-Check"] == "findings"
+    first = docx.Document(io.BytesIO(r.content)).paragraphs[0].text
+    assert first.startswith("【数字核对未通过：有无法核对的数字】0 处与指标目录不一致，1 处数字无法核对")
+    assert AuditEvent.objects.get(action="briefing.generate").details["unverified"] == 1

@@ -275,13 +275,13 @@ def template_bytes(template: bytes | Path | None = None) -> tuple[bytes, str]:
     """``(docx bytes, where from)``: the given template, the county's, or the built-in one."""
     if isinstance(template, bytes):
         return template, "上传的模板"
-    if template is None and county_template_path().is_file():
-        template = county_template_path()
     if template is not None:
         path = Path(template)
         if not path.is_file():
             raise ValidationError(f"简报模板“{path}”不存在")
-        return path.read_bytes(), f"本县模板（{path.name}）"
+        return path.read_bytes(), f"指定的模板（{path.name}）"
+    if county_template_path().is_file():
+        return county_template_path().read_bytes(), "本县模板"
     return default_template(), "内置模板"
 
 

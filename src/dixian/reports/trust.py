@@ -145,8 +145,12 @@ class CheckResult:
                 f"数字核对通过：正文 {self.figures} 个数字与指标目录一致，"
                 f"{self.relations} 项合计、构成和比率关系已按指标目录复核。"
             )
+        return f"数字核对未通过：{self.detail}"
+
+    @property
+    def detail(self) -> str:
         return (
-            f"数字核对未通过：{len(self.disagreements)} 处与指标目录不一致，"
+            f"{len(self.disagreements)} 处与指标目录不一致，"
             f"{len(self.unverified)} 处数字无法核对（不是由占位符生成）。"
         )
 
@@ -301,7 +305,7 @@ def mark(document, result: CheckResult) -> None:
 
     first = document.paragraphs[0] if document.paragraphs else document.add_paragraph()
     notice = first.insert_paragraph_before()
-    red(notice.add_run(f"【数字核对未通过：{result.status}】{result.summary}详见文末“数字核对结果”。"))
+    red(notice.add_run(f"【数字核对未通过：{result.status}】{result.detail}详见文末“数字核对结果”。"))
     document.add_paragraph()
     heading = document.add_paragraph()
     red(heading.add_run("附：数字核对结果"))
