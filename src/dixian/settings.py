@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "dixian.monitoring",
     "dixian.screening",
     "dixian.indicators",
+    "dixian.reports",
     "dixian.web",
 ]
 

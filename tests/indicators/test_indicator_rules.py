@@ -105,6 +105,10 @@ def test_a_household_with_two_spells_counts_once_by_its_latest():
     assert v["identified.risk.illness.households"] == v["identified.risk.disaster.households"] == 1
     assert v["identified.risk.accident.persons"] == 3 and v["identified.risk.other.households"] == 0
     assert (v["eliminated.households"], v["eliminated.persons"]) == (1, 3)
+    assert v["identified.unstable_lifted.households"] == v["identified.sudden_hardship.households"] == 1
+    assert v["identified.marginal.households"] == 0
+    assert v["monitored.risk.disaster.households"] == v["monitored.risk.accident.persons"] // 3 == 1
+    assert v["monitored.risk.illness.households"] == 0  # the latest spell's risks only
     v = at(LIANGJIAGOU, date(2024, 12, 31), since=date(2023, 1, 1))
     assert v["identified.households"] == 1 and v["identified.risk.illness.households"] == 0
     assert v["eliminated.households"] == 0
@@ -200,6 +204,11 @@ def test_income_per_capita():
     assert v["income.lifted.business.per_capita"] == 1000.00
     assert v["income.lifted.property.per_capita"] == 0.0
     assert v["income.lifted.transfer.per_capita"] == 400.00
+    # The sums behind them, for the tables: the same households, in yuan to the fen.
+    assert (v["income.lifted.households"], v["income.lifted.persons"]) == (2, 5)
+    assert v["income.lifted.total"] == 19000.03 and v["income.lifted.wage.total"] == 13000.02
+    assert v["income.lifted.business.total"] == 5000.0 and v["income.lifted.expense.total"] == 1000.0
+    assert v["income.lifted.property.total"] == 0.0 and v["income.lifted.transfer.total"] == 2000.01
     # Half a fen rounds up: 1000.01 / 2 = 500.005.
     household(LIFUYU, persons=2, wage_income=money("1000.01"))
     assert at(LIFUYU, date(2024, 1, 1))["income.lifted.per_capita"] == 500.01
@@ -282,11 +291,19 @@ def test_catalogue_is_complete_and_says_what_each_figure_is():
         "other",
     ]:
         required |= {f"identified.risk.{risk}.households", f"identified.risk.{risk}.persons"}
+        required |= {f"monitored.risk.{risk}.households", f"monitored.risk.{risk}.persons"}
+    for part in ("unstable_lifted", "marginal", "sudden_hardship"):
+        required |= {f"identified.{part}.households", f"identified.{part}.persons"}
+    for mode in ("assisted", "natural"):
+        required |= {f"eliminated.{mode}.households", f"eliminated.{mode}.persons"}
     for c in ("wage", "business", "property", "transfer"):
         required.add(f"income.lifted.{c}.per_capita")
     for c in ("raised", "verified", "on_time", "overdue", "included", "became_monitored", "closed"):
         required.add(f"alerts.{c}")
     required |= {"alerts.verification_rate", "alerts.on_time_rate"}
+    for c in ("wage", "business", "property", "transfer", "expense"):
+        required.add(f"income.lifted.{c}.total")
+    required |= {"income.lifted.total", "income.lifted.households", "income.lifted.persons"}
     assert codes == required
     for i in catalogue.CATALOGUE:
         assert i.name and i.group in catalogue.GROUPS and len(i.definition) > 20

@@ -324,6 +324,7 @@ def regions_load(
 from dixian.cli import feeds as _feeds  # noqa: E402,F401
 from dixian.cli import figures as _figures  # noqa: E402,F401
 from dixian.cli import quality as _quality  # noqa: E402,F401
+from dixian.cli import reports as _reports  # noqa: E402,F401
 from dixian.cli import screen as _screen  # noqa: E402,F401
 from dixian.cli import stats as _stats  # noqa: E402,F401
 

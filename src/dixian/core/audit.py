@@ -151,4 +151,6 @@ ACTION_LABELS = {
     "screen.replay": "回放筛查",
     "alert.assign": "分派预警",
     "alert.verify": "核实预警",
+    "briefing.generate": "生成工作信息",
+    "tables.export": "导出统计报表",
 }

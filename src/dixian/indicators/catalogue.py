@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from dixian.registry.choices import MonitoringCategory, RiskType
+from dixian.registry.choices import EliminationMode, MonitoringCategory, RiskType
 
 # Groups, in display order.
 GROUP_LIFTED = "脱贫人口"
@@ -307,7 +307,82 @@ def _declare() -> list[Indicator]:
         "按期核实预警条数 ÷ 发出预警条数 × 100（同一统计期）。分母为 0 时无数值。",
         kind=PERCENT,
     )
+    _declare_for_tables(add, pair, _income_base)
     return out
+
+
+def _declare_for_tables(add, pair, income_base: str) -> None:
+    """The breakdowns the statistical tables (reports) need: the monitored stock by risk, the flows by
+    category and by elimination mode, and the income sums behind the per-capita figures (so that a
+    table's total row is the sum of its rows)."""
+    for risk in RiskType:
+        pair(
+            f"monitored.risk.{risk.value}",
+            f"监测对象户数（{risk.label}）",
+            f"监测对象人数（{risk.label}）",
+            GROUP_MONITORED,
+            f"截至统计日已纳入监测、且所取监测期的致贫/返贫风险含“{risk.label}”的户数（含风险已消除的）。"
+            f"一个监测期有几项风险就分别计入几项，故各风险户数之和可大于监测对象户数。{_SPELL}。",
+            f"上述风险含“{risk.label}”的监测对象户的人数；{_PERSONS}。",
+        )
+    for category in MonitoringCategory:
+        pair(
+            f"identified.{category.value}",
+            f"新识别{category.label}户数",
+            f"新识别{category.label}人数",
+            GROUP_FLOWS,
+            f"统计期内新识别的监测期中，监测对象类别为“{category.label}”的户数，{_NOT_VALID}；一户在统计期内"
+            f"有多个不同类别的监测期时分别计入各类别。{_WINDOW}；{_REGION}。",
+            f"上述新识别{category.label}的人数；{_PERSONS}。",
+        )
+    for mode in EliminationMode:
+        pair(
+            f"eliminated.{mode.value}",
+            f"{mode.label}户数",
+            f"{mode.label}人数",
+            GROUP_FLOWS,
+            f"统计期内消除风险的监测期中，风险消除方式为“{mode.label}”的户数（口径同风险消除户数；"
+            f"未填消除方式的不计入任何一种方式）。{_WINDOW}；{_REGION}。",
+            f"上述{mode.label}户的人数；{_PERSONS}。",
+        )
+    add(
+        "income.lifted.households",
+        "有收入数据的脱贫户户数",
+        GROUP_INCOME,
+        "户",
+        f"{income_base}的户数，即脱贫户人均纯收入等收入指标所依据的户。{_CURRENT}。",
+    )
+    add(
+        "income.lifted.persons",
+        "有收入数据的脱贫人口",
+        GROUP_INCOME,
+        "人",
+        f"上述有收入数据的脱贫户的在册人数之和（户“在册人数”），即人均收入的分母。{_CURRENT}。",
+    )
+    for column, label in (
+        ("wage", "工资性收入"),
+        ("business", "生产经营性收入"),
+        ("property", "财产性收入"),
+        ("transfer", "转移性收入"),
+        ("expense", "生产经营性支出"),
+    ):
+        add(
+            f"income.lifted.{column}.total",
+            f"脱贫户{label}总额",
+            GROUP_INCOME,
+            "元",
+            f"与脱贫户人均纯收入同一批户：Σ{label}；空项按 0 计。{_CURRENT}。",
+            kind=YUAN,
+        )
+    add(
+        "income.lifted.total",
+        "脱贫户纯收入总额",
+        GROUP_INCOME,
+        "元",
+        f"与脱贫户人均纯收入同一批户：Σ(工资性收入 + 生产经营性收入 + 财产性收入 + 转移性收入 − "
+        f"生产经营性支出)；空项按 0 计。{_CURRENT}。",
+        kind=YUAN,
+    )
 
 
 CATALOGUE: tuple[Indicator, ...] = tuple(_declare())

@@ -41,7 +41,7 @@ from dixian.core.errors import ValidationError
 from dixian.indicators.catalogue import BY_CODE, CODES
 from dixian.monitoring.models import CaseStatus, MonitoringCase
 from dixian.regions.selectors import code_level
-from dixian.registry.choices import HouseholdType, MonitoringCategory, RiskType
+from dixian.registry.choices import EliminationMode, HouseholdType, MonitoringCategory, RiskType
 from dixian.registry.models import Household, Person
 
 # Spells that count at all: identified and approved (not under identification review, not rejected).
@@ -215,6 +215,8 @@ def _stock(county: Q, households: Q, month: int, group: str | None) -> dict:
     parts = {"monitored": Q(), "monitored.open": still_open, "monitored.eliminated": eliminated}
     for category in MonitoringCategory:
         parts[f"monitored.{category.value}"] = Q(category=category.value)
+    for risk in RiskType:
+        parts[f"monitored.risk.{risk.value}"] = _has_risk(risk)
     active = Q(household__members__active=True)
     aggregates = {}
     for key, cond in parts.items():
@@ -223,6 +225,12 @@ def _stock(county: Q, households: Q, month: int, group: str | None) -> dict:
         aggregates[f"{key}.households"] = Count("id", distinct=True, filter=cond)
         aggregates[f"{key}.persons"] = Count("household__members", filter=cond & active)
     return _run(spells, aggregates, f"household__{group}" if group else None)
+
+
+def _has_risk(risk: RiskType) -> Q:
+    """``risks`` is a JSON list of codes: match the quoted code in its text (works on SQLite's JSON text
+    and PostgreSQL's jsonb::text alike; no code is part of another quoted code)."""
+    return Q(risks__icontains=f'"{risk.value}"')
 
 
 def _flow(case_region: Q, start: int, end: int, group: str | None) -> dict:
@@ -234,9 +242,11 @@ def _flow(case_region: Q, start: int, end: int, group: str | None) -> dict:
     )
     parts = {"identified": identified, "eliminated": eliminated}
     for risk in RiskType:
-        # ``risks`` is a JSON list of codes: match the quoted code in its text (works on SQLite's
-        # JSON text and PostgreSQL's jsonb::text alike; no code is part of another quoted code).
-        parts[f"identified.risk.{risk.value}"] = identified & Q(risks__icontains=f'"{risk.value}"')
+        parts[f"identified.risk.{risk.value}"] = identified & _has_risk(risk)
+    for category in MonitoringCategory:
+        parts[f"identified.{category.value}"] = identified & Q(category=category.value)
+    for mode in EliminationMode:
+        parts[f"eliminated.{mode.value}"] = eliminated & Q(elimination_mode=mode.value)
     active = Q(household__members__active=True)
     aggregates = {}
     for key, cond in parts.items():
@@ -256,7 +266,7 @@ def _income(hh_region: Q, group: str | None) -> dict:
     for column in (*INCOME_COLUMNS, EXPENSE_COLUMN):
         known |= Q(**{f"{column}__isnull": False})
     households = Household.objects.filter(hh_region, known, household_type=HouseholdType.LIFTED, size__gt=0)
-    aggregates = {"_income.persons": Sum("size")}
+    aggregates = {"_income.persons": Sum("size"), "_income.households": Count("id")}
     for column in (*INCOME_COLUMNS, EXPENSE_COLUMN):
         aggregates[f"_income.{column}"] = _fen(column)
     return _run(households, aggregates, group)
@@ -349,6 +359,17 @@ def _finish(raw: dict, codes: list[str]) -> dict:
         elif code.startswith("elimination_rate."):
             unit = code.rsplit(".", 1)[1]
             value = _ratio(n(f"monitored.eliminated.{unit}"), n(f"monitored.{unit}"))
+        elif code in ("income.lifted.households", "income.lifted.persons"):
+            value = n(f"_income.{code.rsplit('.', 1)[1]}")
+        elif code.startswith("income.lifted.") and code.endswith(".total"):
+            # A sum over no household is no value (like the per-capita figures), not 0.
+            if code == "income.lifted.total":
+                total = sum(fen[c] for c in INCOME_COLUMNS) - fen[EXPENSE_COLUMN]
+            elif code == "income.lifted.expense.total":
+                total = fen[EXPENSE_COLUMN]
+            else:
+                total = fen[next(c for c, k in _INCOME_KEY.items() if code == f"income.lifted.{k}.total")]
+            value = Decimal(total) / 100 if n("_income.households") else None
         elif code == "income.lifted.per_capita":
             net = sum(fen[c] for c in INCOME_COLUMNS) - fen[EXPENSE_COLUMN]
             value = _ratio(net, income_persons * 100, scale=1)
