@@ -95,8 +95,7 @@ rows = con.execute('''
         FROM read_parquet({medical!r})
         WHERE "结算日期" BETWEEN DATE '2025-07-01' AND DATE {as_of!r}
     ), h AS (
-        SELECT household_id, coalesce(wage_fen, 0) + coalesce(business_fen, 0) + coalesce(property_fen, 0)
-               + coalesce(transfer_fen, 0) - coalesce(expense_fen, 0) AS net_fen
+        SELECT household_id, ledger_net_fen AS net_fen
         FROM read_parquet({households!r})
     )
     SELECT p.household_id, sum(f.fen) AS v, any_value(h.net_fen) AS net

@@ -17,13 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 
 from dixian.screening.feeds import SPECS, FeedType
 from dixian.screening.models import Aggregate, Comparison, GroupBy, Population, Subject
 
-EVIDENCE_ROWS = 20
+EVIDENCE_ROWS = 10
 
 SUBJECT_SQL = {
     Subject.ANY: "TRUE",
@@ -138,9 +139,20 @@ def window_start(rule: CompiledRule, as_of: date) -> date | None:
 
 
 def compile_sql(
-    rule: CompiledRule, as_of: date, *, county_prefix: str, with_threshold: bool = True
+    rule: CompiledRule,
+    as_of: date,
+    *,
+    county_prefix: str,
+    with_threshold: bool = True,
+    only: str | None = None,
+    evidence: bool = False,
 ) -> tuple[str, str]:
-    """(matched rows SQL, hits SQL over ``matched``) for one rule."""
+    """(matched rows SQL, hits SQL over those rows) for one rule.
+
+    ``only`` names a table with a column ``k`` (the rule's group keys: household ids or ID numbers):
+    the rows are then restricted to those keys early (through the registry tables or the feed's ID),
+    so that a second pass over the feed for the hits' members and evidence costs a scan, not a join
+    of the whole feed. ``evidence`` adds the feed's columns as text (``e:列``)."""
     spec = SPECS[rule.feed_type]
     as_of_sql = _date_lit(as_of)
     date_col = spec.dates[0]
@@ -167,9 +179,19 @@ def compile_sql(
         )
         on = " AND ".join(f"o.{_q(c)} IS NOT DISTINCT FROM f.{_q(c)}" for c in key_cols)
         where.append(f"NOT EXISTS (SELECT 1 FROM read_parquet([{prev}]) o WHERE {on})")
+    if only and rule.population == Population.UNREGISTERED:
+        where.append(f"f.{_q(id_col)} IN (SELECT k FROM {only})")
     feed = f"SELECT f.* FROM ({base}) f" + (f" WHERE {' AND '.join(where)}" if where else "")
 
     # 2. who the rows belong to
+    persons, households = "persons", "households"
+    if only and rule.population != Population.UNREGISTERED:
+        if id_col is None:
+            households = f"(SELECT * FROM households WHERE household_id IN (SELECT k FROM {only}))"
+        elif rule.group_by == GroupBy.PERSON:
+            persons = f"(SELECT * FROM persons WHERE id_number IN (SELECT k FROM {only}))"
+        else:
+            persons = f"(SELECT * FROM persons WHERE household_id IN (SELECT k FROM {only}))"
     population = {
         Population.LIFTED: "h.lifted",
         Population.MONITORED: "h.monitored",
@@ -181,33 +203,34 @@ def compile_sql(
     if rule.aggregate == Aggregate.DAYS:
         end = f"least(coalesce(f.{_q('断水结束日期')}, {as_of_sql}), {as_of_sql})"
         measure = f"date_diff('day', f.{_q('断水开始日期')}, {end})"
-    evidence_cols = f"f.{_q('行号')} AS row_no, f.{_q(date_col)} AS row_date"
+    extra = f"f.{_q('行号')} AS row_no, f.{_q(date_col)} AS row_date"
+    if evidence:
+        extra += "".join(f", CAST(f.{_q(c)} AS VARCHAR) AS {_q('e:' + c)}" for c in ["行号", *spec.columns])
+    name_col = _q("姓名") if "姓名" in spec.columns else _q("户主姓名")
     if rule.population == Population.UNREGISTERED:
         local = f"starts_with(f.{_q(id_col)}, {_lit(county_prefix)})"
         if "参保地区划代码" in spec.columns:
             local = f"({local} OR starts_with(coalesce(f.{_q('参保地区划代码')}, ''), {_lit(county_prefix)}))"
         place = f"f.{_q('参保地区划代码')}" if "参保地区划代码" in spec.columns else "NULL"
         matched = (
-            f"SELECT f.{_q(id_col)} AS k, NULL::BIGINT AS household_id, "
-            f"f.{_q(id_col)} AS id_number, f.{_q('姓名') if '姓名' in spec.columns else _q('户主姓名')} AS name, "
-            f"{place} AS place_code, {measure} AS v, NULL::BIGINT AS net_income_fen, {evidence_cols} "
+            f"SELECT f.{_q(id_col)} AS k, NULL::BIGINT AS household_id, f.{_q(id_col)} AS id_number, "
+            f"f.{name_col} AS name, {place} AS place_code, {measure} AS v, NULL::BIGINT AS net_income_fen, {extra} "
             f"FROM ({feed}) f ANTI JOIN persons p ON p.id_number = f.{_q(id_col)} WHERE {local}"
         )
     elif id_col is None:  # water: by village, to every registered household of the village
         matched = (
             f"SELECT h.household_id AS k, h.household_id, NULL AS id_number, NULL AS name, "
-            f"NULL AS place_code, {measure} AS v, h.net_income_fen, {evidence_cols} "
-            f"FROM ({feed}) f JOIN households h ON h.village_code = rpad(f.{_q('区划代码')}, 12, '0') "
+            f"NULL AS place_code, {measure} AS v, h.net_income_fen, {extra} "
+            f"FROM ({feed}) f JOIN {households} h ON h.village_code = rpad(f.{_q('区划代码')}, 12, '0') "
             f"WHERE {population[rule.population]}"
         )
     else:
         subject = SUBJECT_SQL[rule.subject].format(as_of=as_of_sql)
         key = "p.id_number" if rule.group_by == GroupBy.PERSON else "h.household_id"
-        name_col = _q("姓名") if "姓名" in spec.columns else _q("户主姓名")
         matched = (
             f"SELECT {key} AS k, h.household_id, p.id_number, f.{name_col} AS name, NULL AS place_code, "
-            f"{measure} AS v, h.net_income_fen, {evidence_cols} "
-            f"FROM ({feed}) f JOIN persons p ON p.id_number = f.{_q(id_col)} "
+            f"{measure} AS v, h.net_income_fen, {extra} "
+            f"FROM ({feed}) f JOIN {persons} p ON p.id_number = f.{_q(id_col)} "
             f"JOIN households h ON h.household_id = p.household_id "
             f"WHERE {population[rule.population]} AND {subject}"
         )
@@ -238,7 +261,7 @@ def compile_sql(
     hits = (
         f"SELECT '{prefix}' || CAST(k AS VARCHAR) AS subject_key, k, any_value(household_id) AS household_id, "
         f"any_value(place_code) AS place_code, {agg} AS value, {threshold} AS threshold "
-        f"FROM matched GROUP BY k"
+        f"FROM ({matched}) m GROUP BY k"
     )
     if with_threshold:
         hits = f"SELECT * FROM ({hits}) WHERE value {cmp} threshold"
@@ -252,6 +275,10 @@ def _flat(conds: list) -> list:
     return out
 
 
+def _key_type(rule: CompiledRule) -> str:
+    return "VARCHAR" if rule.group_by == GroupBy.PERSON else "BIGINT"
+
+
 def run_rule(
     con,
     rule: CompiledRule,
@@ -261,40 +288,38 @@ def run_rule(
     subjects: list[str] | None = None,
     with_threshold: bool = True,
 ) -> list[Hit]:
-    """Run one compiled rule on a DuckDB connection that has ``persons`` and ``households`` registered."""
-    matched, hits = compile_sql(
-        rule, as_of, county_prefix=registry.county_prefix, with_threshold=with_threshold
-    )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE matched AS {matched}")
+    """Run one compiled rule on a connection made by :func:`connect`: one pass over the feed for the
+    hits (streamed, like a bare query), then a second pass restricted to the hits' keys for their
+    members and evidence. ``subjects`` (``household:ID`` / ``person:证件号码``) restricts both passes."""
+    prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
+    only = None
     if subjects is not None:
+        keys = [s[len(prefix) :] for s in subjects if s.startswith(prefix)]
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest(?::VARCHAR[]) AS subject_key", [subjects]
+            f"CREATE OR REPLACE TEMP TABLE wanted AS SELECT CAST(unnest(?::VARCHAR[]) AS {_key_type(rule)}) AS k",
+            [keys],
         )
-        prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
-        con.execute(
-            f"DELETE FROM matched WHERE '{prefix}' || CAST(k AS VARCHAR) NOT IN (SELECT subject_key FROM wanted)"
-        )
-    rows = con.execute(
-        f"CREATE OR REPLACE TEMP TABLE hits AS {hits}; "
-        "SELECT h.subject_key, h.household_id, l.ids, l.names, h.place_code, h.value, h.threshold FROM hits h "
-        "JOIN (SELECT k, list_sort(list_distinct(list(id_number))) AS ids, list_sort(list_distinct(list(name))) AS names "
-        "FROM matched SEMI JOIN hits USING (k) GROUP BY k) l USING (k) ORDER BY h.subject_key"
-    ).fetchall()
-    if not rows:
+        only = "wanted"
+    _, hits = compile_sql(
+        rule, as_of, county_prefix=registry.county_prefix, with_threshold=with_threshold, only=only
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE hits AS {hits}")
+    if con.execute("SELECT count(*) FROM hits").fetchone()[0] == 0:
         return []
+    members, _ = compile_sql(rule, as_of, county_prefix=registry.county_prefix, only="hits", evidence=True)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE hitrows AS {members}")
+    rows = con.execute(
+        "SELECT h.subject_key, h.household_id, l.ids, l.names, h.place_code, h.value, h.threshold FROM hits h "
+        "LEFT JOIN (SELECT k, list_sort(list_distinct(list(id_number))) AS ids, "
+        "list_sort(list_distinct(list(name))) AS names FROM hitrows GROUP BY k) l USING (k) ORDER BY h.subject_key"
+    ).fetchall()
     spec = SPECS[rule.feed_type]
     cols = ["行号", *spec.columns]
-    files = ", ".join(_lit(p) for p in rule.files)
-    texts = ", ".join(f"CAST(f.{_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE evidence AS SELECT k, row_no, rn FROM ("
-        "SELECT m.k, m.row_no, row_number() OVER "
-        "(PARTITION BY m.k ORDER BY m.row_date DESC, m.row_no) AS rn "
-        f"FROM matched m SEMI JOIN hits USING (k)) WHERE rn <= {EVIDENCE_ROWS}"
-    )
+    picked = ", ".join(f"{_q('e:' + c)} AS {_q(c)}" for c in cols)
     table = con.sql(
-        f"SELECT h.subject_key, {texts} FROM read_parquet([{files}]) f "
-        f"JOIN evidence e ON f.{_q('行号')} = e.row_no JOIN hits h USING (k) ORDER BY h.subject_key, e.rn"
+        f"SELECT h.subject_key, {picked} FROM (SELECT *, row_number() OVER "
+        "(PARTITION BY k ORDER BY row_date DESC, row_no) AS rn FROM hitrows) e "
+        f"JOIN hits h USING (k) WHERE e.rn <= {EVIDENCE_ROWS} ORDER BY h.subject_key, e.rn"
     ).to_arrow_table()
     evidence: dict[str, list[dict]] = {}
     for row in table.to_pylist():
@@ -316,7 +341,7 @@ def run_rule(
     return out
 
 
-def connect(registry: Registry, *, memory_limit: str = "1GB", threads: int | None = None):
+def connect(registry: Registry, *, memory_limit: str = "1200MB", threads: int | None = None):
     import duckdb
 
     con = duckdb.connect(
@@ -326,6 +351,9 @@ def connect(registry: Registry, *, memory_limit: str = "1GB", threads: int | Non
         }
     )
     con.execute("SET enable_progress_bar = false")
+    import tempfile
+
+    con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'dixian-duckdb'}'")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
     if threads:
@@ -337,7 +365,7 @@ def connect(registry: Registry, *, memory_limit: str = "1GB", threads: int | Non
     birth = "TRY_CAST(birth_date AS DATE)" if "birth_date" in names else "NULL::DATE"
     works = "works = 1" if "works" in names else "FALSE"
     con.execute(
-        f"CREATE TEMP TABLE persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works "
+        f"CREATE TEMP VIEW persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works "
         "FROM persons_arrow"
     )
     village = "h.village_code" if "village_code" in registry.households.schema.names else "NULL::VARCHAR"
@@ -358,19 +386,14 @@ def connect(registry: Registry, *, memory_limit: str = "1GB", threads: int | Non
                coalesce(w.workers, 0) AS workers,
                CASE
                  WHEN s.per_capita_fen IS NOT NULL THEN s.per_capita_fen * s.household_size
-                 WHEN h.wage_fen IS NOT NULL OR h.business_fen IS NOT NULL OR h.property_fen IS NOT NULL
-                      OR h.transfer_fen IS NOT NULL OR h.expense_fen IS NOT NULL
-                   THEN coalesce(h.wage_fen, 0) + coalesce(h.business_fen, 0) + coalesce(h.property_fen, 0)
-                        + coalesce(h.transfer_fen, 0) - coalesce(h.expense_fen, 0)
-                 WHEN h.declared_pc_fen IS NOT NULL
-                   THEN h.declared_pc_fen * coalesce(nullif(h.size, 0), h.declared_size)
+                 ELSE h.ledger_net_fen
                END AS net_income_fen
         FROM households_arrow h
         LEFT JOIN latest s USING (household_id)
         LEFT JOIN workers w USING (household_id)
         """
     )
-    for name in ("persons_arrow", "households_arrow", "surveys_arrow"):
+    for name in ("households_arrow", "surveys_arrow"):
         con.unregister(name)
     return con
 

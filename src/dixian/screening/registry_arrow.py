@@ -42,31 +42,29 @@ def _queries(county_code: str, needs: frozenset[str]) -> dict[str, tuple[str, pa
     if "works" in needs:
         p_cols.append("CASE WHEN work_months > 0 THEN 1 ELSE 0 END")
         p_fields.append(("works", pa.int8()))
+    # the ledger's annual net income in fen: its components if any is filled, else its per-capita
+    # figure × the household size (the survey, if any, takes precedence in the engine)
+    parts = ["wage_income", "business_income", "property_income", "transfer_income", "business_expense"]
+    any_part = " OR ".join(f"{c} IS NOT NULL" for c in parts)
+    components = (
+        " + ".join(f"COALESCE({_fen(c)}, 0)" for c in parts[:4]) + f" - COALESCE({_fen(parts[4])}, 0)"
+    )
+    size = "COALESCE(NULLIF(size, 0), declared_size)"
+    ledger_net = (
+        f"CASE WHEN {any_part} THEN {components} "
+        f"WHEN declared_per_capita_income IS NOT NULL THEN {_fen('declared_per_capita_income')} * {size} END"
+    )
     h_cols = [
         "id",
         "CASE WHEN household_type = 'lifted' THEN 1 ELSE 0 END",
         "CASE WHEN monitoring_category <> '' THEN 1 ELSE 0 END",
-        "size",
-        "declared_size",
-        _fen("wage_income"),
-        _fen("business_income"),
-        _fen("property_income"),
-        _fen("transfer_income"),
-        _fen("business_expense"),
-        _fen("declared_per_capita_income"),
+        ledger_net,
     ]
     h_fields = [
         ("household_id", pa.int64()),
         ("lifted", pa.int8()),
         ("monitored", pa.int8()),
-        ("size", pa.int32()),
-        ("declared_size", pa.int32()),
-        ("wage_fen", pa.int64()),
-        ("business_fen", pa.int64()),
-        ("property_fen", pa.int64()),
-        ("transfer_fen", pa.int64()),
-        ("expense_fen", pa.int64()),
-        ("declared_pc_fen", pa.int64()),
+        ("ledger_net_fen", pa.int64()),
     ]
     if "village" in needs:
         h_cols.append("village_code")
