@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("figures/", include("dixian.indicators.urls")),
     path("monitoring/", include("dixian.monitoring.urls")),
+    path("alerts/", include("dixian.screening.urls")),
     path("", include("dixian.web.urls")),
 ]

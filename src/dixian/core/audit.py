@@ -150,4 +150,5 @@ ACTION_LABELS = {
     "screen.replay": "回放筛查",
     "alert.assign": "分派预警",
     "alert.verify": "核实预警",
+    "alert.reveal_id_number": "查看预警中的完整证件号码",
 }
