@@ -72,6 +72,7 @@ class RunForm(forms.Form):
 
 class ReplayForm(forms.Form):
     as_of = forms.DateField(label="回放日期", required=False)
+    run = forms.IntegerField(label="筛查批次", required=False)
     household_no = forms.CharField(label="户编号", required=False, max_length=40)
     id_number = forms.CharField(label="证件号码", required=False, max_length=40)
 

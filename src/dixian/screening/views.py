@@ -462,11 +462,12 @@ def run_list(request):
                     request,
                     f"筛查完成（截至{run.as_of:%Y-%m-%d}，用时 {run.seconds:.1f} 秒）：新预警 {run.alert_count} 条",
                 )
-                return _go(request, reverse("screening:runs") + f"#run-{run.pk}")
+                return _go(request, reverse("screening:runs") + f"?run={run.pk}#run-{run.pk}")
         if _is_htmx(request):
             return render(request, "monitoring/_errors.html", {"errors": errors})
     page = Paginator(selectors.runs_for(request.user), 20).get_page(request.GET.get("page"))
-    runs = [{"run": r, "results": _rule_results(r)} for r in page]
+    just = request.GET.get("run", "")
+    runs = [{"run": r, "results": _rule_results(r), "open": str(r.pk) == just} for r in page]
     return render(
         request,
         "screening/run_list.html",
@@ -492,8 +493,13 @@ def replay_page(request):
     subject = ""
     if g and form.is_valid():
         d = form.cleaned_data
-        household, id_number = None, ""
+        household, id_number, run = None, "", None
         try:
+            if d["run"]:
+                run = selectors.runs_for(request.user).filter(pk=d["run"]).first()
+                if run is None:
+                    raise ValidationError(f"没有找到筛查批次 {d['run']}")
+                d["as_of"] = run.as_of
             if not d["as_of"]:
                 raise ValidationError("请填写回放日期")
             if d["as_of"] > timezone.localdate():
@@ -510,11 +516,14 @@ def replay_page(request):
                 subject = f"{household.head_name}户（{household.household_no}）"
             if d["id_number"].strip():
                 try:
-                    id_number = idcard.normalize(d["id_number"])
+                    id_number = idcard.parse(d["id_number"]).number
                 except IdNumberError as exc:
                     raise ValidationError(exc.message) from None
                 subject = (subject + "、" if subject else "") + f"证件号码 {idcard.mask(id_number)}"
-            result = replay(actor=request.user, as_of=d["as_of"], household=household, id_number=id_number)
+            result = replay(
+                actor=request.user, as_of=d["as_of"], run=run, household=household, id_number=id_number
+            )
+            result["run"] = run
         except REFUSALS as exc:
             errors = [exc.message]
     elif g:
@@ -705,6 +714,7 @@ def alert_detail(request, pk: int):
     alert = selectors.alert_for(request.user, pk)
     if request.method != "POST":
         return render(request, "screening/alert_detail.html", _alert_context(request, alert))
+    permissions.require(request.user, permissions.VERIFY_ALERT)
     form = VerifyForm(request.POST)
     errors = form_errors(form) if not form.is_valid() else []
     data = {
@@ -746,6 +756,7 @@ def alert_detail(request, pk: int):
 @require_POST
 def alert_assign(request, pk: int):
     alert = selectors.alert_for(request.user, pk)
+    permissions.require(request.user, permissions.ASSIGN_ALERT)
     form = AssignForm(request.POST)
     form.is_valid()
     village = (form.cleaned_data.get("village") or "").strip()
