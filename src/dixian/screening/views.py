@@ -582,16 +582,22 @@ def _place_names(alerts) -> dict[str, str]:
     return regions.names_for(codes)
 
 
-def _who(alert, reveal: bool = False) -> dict:
-    """Whom the alert is about: the household (registered) or the person, with masked ID numbers."""
-    ids = alert.id_numbers if reveal else [idcard.mask(n) for n in alert.id_numbers]
+def _who(alert, reveal: bool = False, *, with_members: bool = False) -> dict:
+    """Whom the alert is about: the household (registered) or the person, with masked ID numbers.
+
+    The engine keeps an alert's ID numbers and names as two sorted lists, not pairs; a person's name
+    is put next to their number from the registry (a household's members) or when there is one number."""
+    shown = {n: (n if reveal else idcard.mask(n)) for n in alert.id_numbers}
     names = alert.names or []
-    return {
-        "household": alert.household,
-        "names": names,
-        "ids": ids,
-        "people": list(zip(names, ids, strict=False)) if len(names) == len(ids) else [],
-    }
+    people: list[tuple[str, str]] = []
+    if with_members and alert.household_id is not None:
+        by_id = dict(
+            alert.household.members.filter(id_number__in=alert.id_numbers).values_list("id_number", "name")
+        )
+        people = [(by_id.get(n, ""), shown[n]) for n in alert.id_numbers]
+    elif len(alert.id_numbers) == 1:
+        people = [("、".join(names), shown[alert.id_numbers[0]])]
+    return {"household": alert.household, "names": names, "ids": list(shown.values()), "people": people}
 
 
 @login_required
@@ -679,7 +685,7 @@ def _alert_context(request, alert, *, errors=(), data=None, assign_errors=(), re
     return {
         "alert": alert,
         "rule": rule,
-        "who": _who(alert, reveal),
+        "who": _who(alert, reveal, with_members=True),
         "reveal": reveal,
         "place": " ".join(place.get(c, "") for c in (alert.township_code, alert.village_code) if c),
         "value": _value_text(rule, alert.value),
