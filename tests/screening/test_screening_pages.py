@@ -607,5 +607,7 @@ def test_closure_page_by_township_department_and_rule(
     page = text(client.get(f"/alerts/closure/?since={AS_OF.isoformat()}"))
     cards = page[page.index('id="closure-cards"') :]
     assert '发出预警</div><div class="value">3<small>' in cards and "县级（待分派）" not in page
+    by_village = page[page.index('id="by-village"') : page.index('id="by-department"')]
+    assert "梁家沟村" in by_village and "李夫峪村" in by_village and "各村发出预警" in page
     page = text(client.get("/alerts/closure/?since=2030-01-01&as_of=2029-01-01"))
     assert "晚于统计日期" in page

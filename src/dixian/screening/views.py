@@ -646,6 +646,7 @@ def alert_list(request):
         "open": scope.filter(status=AlertStatus.OPEN).count(),
         "overdue": scope.filter(status=AlertStatus.OPEN, due_on__lt=today).count(),
         "unassigned": scope.filter(status=AlertStatus.OPEN, village_code="").count(),
+        "closed": scope.exclude(status=AlertStatus.OPEN).count(),
     }
     rule_names = dict(AlertRule.objects.order_by("code", "effective_from").values_list("code", "name"))
     return render(
@@ -820,25 +821,28 @@ def closure(request):
     def cells(row: dict) -> list:
         return [(i, i.display(row[i.code])) for i in indicators]
 
+    code = user_region(request.user)
+    level = regions.code_level(code) if code else "county"
+    # a county sees its townships; a township (or village) its villages
+    place = (
+        ("township", "按乡镇", "乡镇")
+        if level in ("county", "city", "province")
+        else ("village", "按村", "村")
+    )
     tables = []
-    by_township = []
-    for by, title, head in (
-        ("township", "按乡镇", "乡镇"),
-        ("department", "按部门", "部门"),
-        ("rule", "按规则", "规则"),
-    ):
+    by_place = []
+    for by, title, head in (place, ("department", "按部门", "部门"), ("rule", "按规则", "规则")):
         rows = selectors.closure_table(request.user, since=since, as_of=as_of, by=by)
-        if by == "township":
-            by_township = rows
+        if by == place[0]:
+            by_place = rows
         tables.append({"by": by, "title": title, "head": head, "rows": [(r, cells(r)) for r in rows]})
     total = selectors.closure_total(request.user, since=since, as_of=as_of)
     chart = {
-        "labels": [r["label"] for r in by_township],
-        "raised": [r["alerts.raised"] for r in by_township],
-        "on_time": [r["alerts.on_time"] for r in by_township],
+        "labels": [r["label"] for r in by_place],
+        "raised": [r["alerts.raised"] for r in by_place],
+        "on_time": [r["alerts.on_time"] for r in by_place],
         "names": [BY_CODE["alerts.raised"].name, BY_CODE["alerts.on_time"].name],
     }
-    code = user_region(request.user)
     region = regions.region_by_code(code) if code and code != "000000000000" else None
     return render(
         request,
@@ -853,5 +857,6 @@ def closure(request):
             "card": {c.split(".", 1)[1]: BY_CODE[c].display(total[c]) for c in CLOSURE_COLUMNS},
             "chart": chart,
             "region": region,
+            "place_head": place[2],
         },
     )
