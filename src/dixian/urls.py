@@ -12,5 +12,6 @@ urlpatterns = [
     path("figures/", include("dixian.indicators.urls")),
     path("monitoring/", include("dixian.monitoring.urls")),
     path("reports/", include("dixian.reports.urls")),
+    path("alerts/", include("dixian.screening.urls")),
     path("", include("dixian.web.urls")),
 ]

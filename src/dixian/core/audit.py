@@ -153,4 +153,5 @@ ACTION_LABELS = {
     "alert.verify": "核实预警",
     "briefing.generate": "生成工作信息",
     "tables.export": "导出统计报表",
+    "alert.reveal_id_number": "查看预警中的完整证件号码",
 }

@@ -81,9 +81,14 @@ def _finish(row: dict) -> dict:
 
 
 def closure_table(user, *, since: date, as_of: date, by: str) -> list[dict]:
-    """Rows of the closure figures (the catalogue's alerts.* codes) grouped by department, rule or
-    township, for alerts raised from ``since`` to ``as_of`` in the user's region."""
-    column = {"department": "department", "rule": "rule_code", "township": "township_code"}[by]
+    """Rows of the closure figures (the catalogue's alerts.* codes) grouped by department, rule,
+    township or village, for alerts raised from ``since`` to ``as_of`` in the user's region."""
+    column = {
+        "department": "department",
+        "rule": "rule_code",
+        "township": "township_code",
+        "village": "village_code",
+    }[by]
     qs = Alert.objects.filter(scope_q(user), raised_on__gte=since, raised_on__lte=as_of)
     rows = list(qs.values(_key=F(column)).annotate(**alert_aggregates(as_of)).order_by("_key"))
     closed = dict(
@@ -101,14 +106,15 @@ def closure_table(user, *, since: date, as_of: date, by: str) -> list[dict]:
     if by == "rule":
         for code, name in AlertRule.objects.order_by("code", "effective_from").values_list("code", "name"):
             labels[code] = name
-    elif by == "township":
+    elif by in ("township", "village"):
         from dixian.regions import selectors as regions
 
         labels = regions.names_for([r["_key"] for r in rows if r["_key"]])
+    unassigned = {"township": "县级（待分派）", "village": "未分派到村"}
     out = []
     for row in rows:
         key = row.pop("_key")
-        label = labels.get(key, key) if by != "township" else (labels.get(key) or "县级（待分派）")
+        label = labels.get(key) or unassigned[by] if by in unassigned else labels.get(key, key)
         out.append({"key": key, "label": label or key, **_finish(row)})
     return out
 

@@ -69,6 +69,34 @@ def _read(path: Path) -> pl.DataFrame:
     raise ValidationError(f"不支持的文件类型“{suffix or '无扩展名'}”：请提供 .csv、.xlsx 或 .parquet 文件")
 
 
+def read_headers(path: Path | str) -> list[str]:
+    """The header row of a department's file (for the header-mapping form), without reading the rows."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return list(pl.read_parquet_schema(path))
+    if suffix in (".xlsx", ".xls", ".xlsm"):
+        import fastexcel
+
+        try:
+            sheet = fastexcel.read_excel(str(path)).load_sheet(0, n_rows=1, dtypes="string")
+        except Exception as exc:
+            raise ValidationError("无法作为 Excel 读取该文件") from exc
+        return [str(c) for c in sheet.to_polars().columns]
+    if suffix in (".csv", ".txt"):
+        import csv
+        import io
+
+        head = path.open("rb").read(1 << 16)
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            text = head.decode("gb18030", errors="ignore")
+        first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+        return [c for c in first if c.strip()]
+    raise ValidationError(f"不支持的文件类型“{suffix or '无扩展名'}”：请提供 .csv、.xlsx 或 .parquet 文件")
+
+
 def _canonical(name: str) -> str:
     return to_halfwidth(str(name or "")).strip().replace(" ", "").lstrip("\ufeff")
 

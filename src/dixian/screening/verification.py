@@ -184,3 +184,23 @@ def verify_alert(
         **_region(alert),
     )
     return alert
+
+
+def reveal_alert_ids(*, actor, alert: Alert) -> list[str]:
+    """The full ID numbers of an alert (and its evidence rows) for a role that may see them; the look is
+    an audited event, as for a person of the registry."""
+    actor = as_actor(actor)
+    permissions.require(actor.user, permissions.REVEAL_PERSONAL)
+    if not covers(actor.user, _place(alert)):
+        raise NotFound("没有找到这条预警")
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action="alert.reveal_id_number",
+            object_type="alert",
+            object_id=alert.pk,
+            object_label=str(alert),
+            details={"field": "id_number"},
+            **_region(alert),
+        )
+    return list(alert.id_numbers)
