@@ -14,6 +14,7 @@ is standard enough to run on Spark SQL (docs/decisions/0007-screening-engine.md)
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -71,19 +72,35 @@ class CompiledRule:
     threshold: list  # terms, policy terms already resolved to {"const": …}
     population: str
     files: list[str]  # the latest file
+    file_name: str = ""  # its name as loaded (shown with the evidence)
     previous_files: list[str] = field(default_factory=list)  # for ``new``
 
 
 @dataclass
 class Hit:
+    """One group over the threshold. Its member lists and evidence come from DuckDB as JSON text
+    (written as is into the alert's JSON columns: no Python objects for millions of evidence cells)."""
+
     subject_key: str
     household_id: int | None
-    id_numbers: list[str]
-    names: list[str]
     value_fen: Decimal  # the aggregate in fen (for counts and days: the number itself)
     threshold_fen: Decimal | None
     place_code: str  # for people not registered: an insurance place code, if any
-    evidence: list[dict]
+    ids_json: str = "[]"
+    names_json: str = "[]"
+    evidence_json: str = "[]"
+
+    @property
+    def id_numbers(self) -> list[str]:
+        return json.loads(self.ids_json)
+
+    @property
+    def names(self) -> list[str]:
+        return json.loads(self.names_json)
+
+    @property
+    def evidence(self) -> list[dict]:
+        return json.loads(self.evidence_json)
 
 
 def _q(name: str) -> str:
@@ -259,12 +276,12 @@ def compile_sql(
         threshold, cmp = "0", ">"
     prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
     hits = (
-        f"SELECT '{prefix}' || CAST(k AS VARCHAR) AS subject_key, k, any_value(household_id) AS household_id, "
-        f"any_value(place_code) AS place_code, {agg} AS value, {threshold} AS threshold "
-        f"FROM ({matched}) m GROUP BY k"
+        f"SELECT k, any_value(household_id) AS household_id, any_value(place_code) AS place_code, "
+        f"{agg} AS value, {threshold} AS threshold FROM ({matched}) m GROUP BY k"
     )
     if with_threshold:
         hits = f"SELECT * FROM ({hits}) WHERE value {cmp} threshold"
+    hits = f"SELECT '{prefix}' || CAST(k AS VARCHAR) AS subject_key, * FROM ({hits})"
     return matched, hits
 
 
@@ -308,37 +325,30 @@ def run_rule(
         return []
     members, _ = compile_sql(rule, as_of, county_prefix=registry.county_prefix, only="hits", evidence=True)
     con.execute(f"CREATE OR REPLACE TEMP TABLE hitrows AS {members}")
-    rows = con.execute(
-        "SELECT h.subject_key, h.household_id, l.ids, l.names, h.place_code, h.value, h.threshold FROM hits h "
-        "LEFT JOIN (SELECT k, list_sort(list_distinct(list(id_number))) AS ids, "
-        "list_sort(list_distinct(list(name))) AS names FROM hitrows GROUP BY k) l USING (k) ORDER BY h.subject_key"
-    ).fetchall()
     spec = SPECS[rule.feed_type]
-    cols = ["行号", *spec.columns]
-    picked = ", ".join(f"{_q('e:' + c)} AS {_q(c)}" for c in cols)
-    table = con.sql(
-        f"SELECT h.subject_key, {picked} FROM (SELECT *, row_number() OVER "
-        "(PARTITION BY k ORDER BY row_date DESC, row_no) AS rn FROM hitrows) e "
-        f"JOIN hits h USING (k) WHERE e.rn <= {EVIDENCE_ROWS} ORDER BY h.subject_key, e.rn"
-    ).to_arrow_table()
-    evidence: dict[str, list[dict]] = {}
-    for row in table.to_pylist():
-        evidence.setdefault(row.pop("subject_key"), []).append(row)
-    out = []
-    for subject_key, household_id, ids, names, place, value, threshold in rows:
-        out.append(
-            Hit(
-                subject_key=subject_key,
-                household_id=household_id,
-                id_numbers=[i for i in (ids or []) if i],
-                names=[n for n in (names or []) if n],
-                value_fen=Decimal(value),
-                threshold_fen=None if threshold is None else Decimal(threshold),
-                place_code=place or "",
-                evidence=evidence.get(subject_key, []),
-            )
+    fields = ", ".join(f"{_q(c)} := {_q('e:' + c)}" for c in ["行号", *spec.columns])
+    rows = con.execute(
+        "SELECT h.subject_key, h.household_id, h.place_code, h.value, h.threshold, "
+        "to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(e.ev, [])) FROM hits h "
+        "LEFT JOIN (SELECT k, list_sort(list_distinct(list(id_number))) AS ids, "
+        "list_sort(list_distinct(list(name))) AS names FROM hitrows GROUP BY k) l USING (k) "
+        f"LEFT JOIN (SELECT k, list(struct_pack({_q('文件')} := {_lit(rule.file_name)}, {fields}) ORDER BY rn) AS ev "
+        "FROM (SELECT *, row_number() OVER (PARTITION BY k ORDER BY row_date DESC, row_no) AS rn FROM hitrows) "
+        f"WHERE rn <= {EVIDENCE_ROWS} GROUP BY k) e USING (k) ORDER BY h.subject_key"
+    ).fetchall()
+    return [
+        Hit(
+            subject_key=subject_key,
+            household_id=household_id,
+            value_fen=Decimal(value),
+            threshold_fen=None if threshold is None else Decimal(threshold),
+            place_code=place or "",
+            ids_json=ids,
+            names_json=names,
+            evidence_json=evidence,
         )
-    return out
+        for subject_key, household_id, place, value, threshold, ids, names, evidence in rows
+    ]
 
 
 def connect(registry: Registry, *, memory_limit: str = "1200MB", threads: int | None = None):

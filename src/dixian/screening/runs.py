@@ -92,6 +92,7 @@ def compile_rule(rule: AlertRule, county: str, as_of: date, *, loaded_by: dateti
         threshold=terms,
         population=rule.population,
         files=[files[0].stored_path],
+        file_name=files[0].file_name,
         previous_files=[f.stored_path for f in files[1:]] if rule.aggregate == Aggregate.NEW else [],
     )
     return compiled, files, warnings
@@ -145,6 +146,10 @@ def registry_needs(rules: list[AlertRule]) -> frozenset[str]:
     return frozenset(needs)
 
 
+class RawJSON(str):
+    """JSON text already serialised (by DuckDB): written into a JSON column as it is."""
+
+
 def _insert(model, rows: list[dict]) -> None:
     """Plain INSERTs of many rows (bulk_create prepares every field of every object in Python, which
     cost more than the screening itself): each field's own default where a row does not give it."""
@@ -164,7 +169,7 @@ def _insert(model, rows: list[dict]) -> None:
         item = []
         for f in fields:
             v = row.get(f.attname, defaults[f.attname])
-            if f.attname in json_fields:
+            if f.attname in json_fields and not isinstance(v, RawJSON):
                 v = json.dumps(v, ensure_ascii=False)
             item.append(v)
         values.append(item)
@@ -277,7 +282,6 @@ def run_screening(
             for hit in o.hits:
                 if hit.subject_key in o.suppressed:
                     continue
-                file = o.files[0]
                 alerts.append(
                     dict(
                         run_id=run.pk,
@@ -286,12 +290,12 @@ def run_screening(
                         department=department,
                         household_id=hit.household_id,
                         subject_key=hit.subject_key,
-                        id_numbers=hit.id_numbers,
-                        names=hit.names,
+                        id_numbers=RawJSON(hit.ids_json),
+                        names=RawJSON(hit.names_json),
                         value=to_units(rule, hit.value_fen),
                         threshold=to_units(rule, hit.threshold_fen),
                         risk=rule.risk,
-                        evidence=[{"文件": file.file_name, **row} for row in hit.evidence],
+                        evidence=RawJSON(hit.evidence_json),
                         raised_on=as_of,
                         due_on=as_of + timedelta(days=rule.deadline_days),
                         **_alert_region(hit, households, county),
