@@ -1,10 +1,9 @@
-"""The registry handed to the engine: ADBC (outside transactions) and the Django cursor give the same
-Arrow tables; the income the engine uses per household follows the latest survey, then the ledger."""
+"""The registry handed to the engine: every way of reading it gives the same Arrow tables; the income
+the engine uses per household follows the latest survey, then the ledger."""
 
 from __future__ import annotations
 
 import random
-import sqlite3
 from datetime import date
 from decimal import Decimal
 
@@ -13,8 +12,7 @@ from django.db import connection
 from gen import Ids, build_registry, make_household
 
 from dixian.screening import engine
-from dixian.screening.registry_arrow import NEEDS, _adbc_reader, _queries, read_registry
-from dixian.screening.registry_arrow import _cursor_table as cursor_table
+from dixian.screening.registry_arrow import NEEDS, _cursor_table, _queries, read_registry, reader
 
 from testdata import XIYANG
 
@@ -23,38 +21,44 @@ def _sorted(table):
     return table.sort_by([(table.schema.names[0], "ascending"), (table.schema.names[1], "ascending")])
 
 
-@pytest.mark.django_db(transaction=True)
-def test_adbc_and_cursor_read_the_same_tables(tmp_path):
+def _same_tables():
     build_registry(60, seed=2)
-    queries = _queries(XIYANG, NEEDS)
-    want = {name: cursor_table(sql, schema) for name, (sql, schema) in queries.items()}
-    assert want["persons"].num_rows > 60
-    if connection.vendor == "sqlite":
-        # the test database lives in memory: copy it to a file, which ADBC then reads
-        path = tmp_path / "copy.sqlite3"
-        target = sqlite3.connect(path)
-        connection.ensure_connection()
-        connection.connection.backup(target)
-        target.close()
-        import adbc_driver_sqlite.dbapi as adbc
+    from dixian.monitoring.models import IncomeSurvey
 
-        from dixian.screening.registry_arrow import _conform
-
-        def read(sql, schema):
-            with adbc.connect(str(path)) as conn, conn.cursor() as cur:
-                cur.execute(sql)
-                return _conform(cur.fetch_arrow_table(), schema)
-    else:
-        read = _adbc_reader()
-        assert read is not None
-    for name, (sql, schema) in queries.items():
-        got = read(sql, schema)
-        assert got.schema == want[name].schema
-        assert _sorted(got).equals(_sorted(want[name])), name
+    h, _ = make_household("N1", [("甲", date(1980, 1, 1), True)], ids=Ids(random.Random(9)), income=None)
+    IncomeSurvey.objects.create(
+        household=h,
+        window_start=202501,
+        window_end=202512,
+        household_size=1,
+        per_capita_net=Decimal("8000.10"),
+        county_code=XIYANG,
+        township_code=h.township_code,
+        village_code=h.village_code,
+    )
+    fast = reader()
+    assert fast is not _cursor_table  # SQLite's text path, or PostgreSQL's ADBC outside a transaction
+    for name, query in _queries(XIYANG, NEEDS).items():
+        want, got = _cursor_table(query), fast(query)
+        assert want.num_rows > 0 and got.schema == want.schema
+        assert _sorted(got).equals(_sorted(want)), name
 
 
 @pytest.mark.django_db
-def test_inside_a_transaction_the_cursor_is_used_and_sees_uncommitted_rows():
+def test_readers_agree_inside_a_transaction():
+    if connection.vendor == "postgresql":  # inside a transaction PostgreSQL uses the cursor itself
+        assert reader() is _cursor_table
+        return
+    _same_tables()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_agree_outside_a_transaction():
+    _same_tables()
+
+
+@pytest.mark.django_db
+def test_household_income_and_workers_as_the_engine_sees_them():
     from dixian.monitoring.models import IncomeSurvey
 
     ids = Ids(random.Random(1))
@@ -77,16 +81,9 @@ def test_inside_a_transaction_the_cursor_is_used_and_sees_uncommitted_rows():
             township_code=h3.township_code,
             village_code=h3.village_code,
         )
-    assert connection.in_atomic_block and _adbc_reader() is None
-    with pytest.raises(RuntimeError):
-        read_registry(XIYANG, direct=True)
     reg = read_registry(XIYANG)
-    assert reg.persons.num_rows == 4 and set(reg.persons.schema.names) == {
-        "id_number",
-        "household_id",
-        "birth_date",
-        "works",
-    }
+    assert reg.persons.num_rows == 4
+    assert set(reg.persons.schema.names) == {"id_number", "household_id", "birth_date", "works"}
     con = engine.connect(reg)
     income = dict(con.execute("SELECT household_id, net_income_fen FROM households").fetchall())
     workers = dict(con.execute("SELECT household_id, workers FROM households").fetchall())
