@@ -84,7 +84,8 @@ def test_household_income_and_workers_as_the_engine_sees_them():
     reg = read_registry(XIYANG)
     assert reg.persons.num_rows == 4
     assert set(reg.persons.schema.names) == {"id_number", "household_id", "birth_date", "works"}
-    con = engine.connect(reg)
+    con = engine.connect()
+    engine.attach_registry(con, reg)
     income = dict(con.execute("SELECT household_id, net_income_fen FROM households").fetchall())
     workers = dict(con.execute("SELECT household_id, workers FROM households").fetchall())
     assert income == {h1.pk: 1234567, h2.pk: None, h3.pk: 400050 * 3}

@@ -85,7 +85,11 @@ def test_medical_rules_equal_an_independent_count(county):
     assert one.value == totals[one.household.household_no]
     assert one.risk == "illness" and one.due_on == AS_OF + timedelta(days=15)
     assert one.village_code == one.household.village_code
-    assert one.evidence and all("个人自付" in e and "文件" in e for e in one.evidence)
+    rows = one.evidence_rows()
+    assert rows and all("个人自付" in e and e["文件"] == "medical.csv" for e in rows)
+    # the latest rows first, each one of this household's members in the window
+    assert [r["结算日期"] for r in rows] == sorted((r["结算日期"] for r in rows), reverse=True)
+    assert {r["证件号码"].strip().upper() for r in rows} <= {m.id_number for f in families for m in f.members}
     assert run.results["medical_registered"]["new"] == len(registered)
     assert "尚未加载" in run.results["dropout"]["warnings"][0]
 

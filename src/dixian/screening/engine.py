@@ -72,7 +72,6 @@ class CompiledRule:
     threshold: list  # terms, policy terms already resolved to {"const": …}
     population: str
     files: list[str]  # the latest file
-    file_name: str = ""  # its name as loaded (shown with the evidence)
     previous_files: list[str] = field(default_factory=list)  # for ``new``
 
 
@@ -99,7 +98,8 @@ class Hit:
         return json.loads(self.names_json)
 
     @property
-    def evidence(self) -> list[dict]:
+    def evidence(self) -> list[int]:
+        """The row numbers (行号) of up to ``EVIDENCE_ROWS`` of the hit's rows, latest first."""
         return json.loads(self.evidence_json)
 
 
@@ -155,31 +155,17 @@ def window_start(rule: CompiledRule, as_of: date) -> date | None:
     return None
 
 
-def compile_sql(
-    rule: CompiledRule,
-    as_of: date,
-    *,
-    county_prefix: str,
-    with_threshold: bool = True,
-    only: str | None = None,
-    evidence: bool = False,
-) -> tuple[str, str]:
-    """(matched rows SQL, hits SQL over those rows) for one rule.
-
-    ``only`` names a table with a column ``k`` (the rule's group keys: household ids or ID numbers):
-    the rows are then restricted to those keys early (through the registry tables or the feed's ID),
-    so that a second pass over the feed for the hits' members and evidence costs a scan, not a join
-    of the whole feed. ``evidence`` adds the feed's columns as text (``e:列``)."""
+def feed_sql(rule: CompiledRule, as_of: date) -> str:
+    """The feed's rows that the rule looks at, with only what the later steps need: ``row_no``,
+    ``row_date``, ``v`` (the measure: fen, days or 1), ``id`` (or ``village`` for water), and for people
+    not registered ``name`` and ``place``. Needs no registry, so it can run while the registry is read."""
     spec = SPECS[rule.feed_type]
     as_of_sql = _date_lit(as_of)
     date_col = spec.dates[0]
     id_col = "证件号码_规范" if spec.id_column else None
     files = ", ".join(_lit(p) for p in rule.files)
-    source = f"read_parquet([{files}])"
-
-    # 1. the feed's rows up to the screening date (latest per person first, then filter and window)
-    base = f"SELECT * FROM {source} WHERE {_q(date_col)} <= {as_of_sql}"
-    if rule.latest_only:
+    base = f"SELECT * FROM read_parquet([{files}]) WHERE {_q(date_col)} <= {as_of_sql}"
+    if rule.latest_only:  # each person's (village's) latest row first, then the filters
         key = _q(id_col) if id_col else _q("区划代码")
         base = (
             f"SELECT * FROM ({base}) QUALIFY row_number() OVER "
@@ -196,14 +182,44 @@ def compile_sql(
         )
         on = " AND ".join(f"o.{_q(c)} IS NOT DISTINCT FROM f.{_q(c)}" for c in key_cols)
         where.append(f"NOT EXISTS (SELECT 1 FROM read_parquet([{prev}]) o WHERE {on})")
-    if only and rule.population == Population.UNREGISTERED:
-        where.append(f"f.{_q(id_col)} IN (SELECT k FROM {only})")
-    feed = f"SELECT f.* FROM ({base}) f" + (f" WHERE {' AND '.join(where)}" if where else "")
+    measure = "1"
+    if rule.measure:
+        measure = f"CAST(CAST(f.{_q(rule.measure)} AS DECIMAL(18,2)) * 100 AS BIGINT)"
+    if rule.aggregate == Aggregate.DAYS:
+        end = f"least(coalesce(f.{_q('断水结束日期')}, {as_of_sql}), {as_of_sql})"
+        measure = f"date_diff('day', f.{_q('断水开始日期')}, {end})"
+    cols = [f"f.{_q('行号')} AS row_no", f"f.{_q(date_col)} AS row_date", f"{measure} AS v"]
+    if id_col:
+        cols.append(f"f.{_q(id_col)} AS id")
+    else:
+        cols.append(f"rpad(f.{_q('区划代码')}, 12, '0') AS village")
+    if rule.population == Population.UNREGISTERED:
+        name_col = _q("姓名") if "姓名" in spec.columns else _q("户主姓名")
+        place = f"f.{_q('参保地区划代码')}" if "参保地区划代码" in spec.columns else "NULL::VARCHAR"
+        cols += [f"f.{name_col} AS name", f"{place} AS place"]
+    return f"SELECT {', '.join(cols)} FROM ({base}) f" + (f" WHERE {' AND '.join(where)}" if where else "")
 
-    # 2. who the rows belong to
+
+def compile_sql(
+    rule: CompiledRule,
+    as_of: date,
+    *,
+    county_prefix: str,
+    with_threshold: bool = True,
+    only: str | None = None,
+    source: str | None = None,
+) -> tuple[str, str]:
+    """(matched rows SQL, hits SQL over those rows) for one rule.
+
+    ``source`` is a table holding the rule's :func:`feed_sql` rows (default: the query itself).
+    ``only`` names a table with a column ``k`` (the rule's group keys: household ids or ID numbers):
+    the rows are then restricted to those keys early, through the registry tables or the feed's ID."""
+    as_of_sql = _date_lit(as_of)
+    src = source or f"({feed_sql(rule, as_of)})"
     persons, households = "persons", "households"
+    water = SPECS[rule.feed_type].id_column is None
     if only and rule.population != Population.UNREGISTERED:
-        if id_col is None:
+        if water:
             households = f"(SELECT * FROM households WHERE household_id IN (SELECT k FROM {only}))"
         elif rule.group_by == GroupBy.PERSON:
             persons = f"(SELECT * FROM persons WHERE id_number IN (SELECT k FROM {only}))"
@@ -214,40 +230,28 @@ def compile_sql(
         Population.MONITORED: "h.monitored",
         Population.REGISTERED: "TRUE",
     }
-    measure = "1"
-    if rule.measure:
-        measure = f"CAST(CAST(f.{_q(rule.measure)} AS DECIMAL(18,2)) * 100 AS BIGINT)"
-    if rule.aggregate == Aggregate.DAYS:
-        end = f"least(coalesce(f.{_q('断水结束日期')}, {as_of_sql}), {as_of_sql})"
-        measure = f"date_diff('day', f.{_q('断水开始日期')}, {end})"
-    extra = f"f.{_q('行号')} AS row_no, f.{_q(date_col)} AS row_date"
-    if evidence:
-        extra += "".join(f", CAST(f.{_q(c)} AS VARCHAR) AS {_q('e:' + c)}" for c in ["行号", *spec.columns])
-    name_col = _q("姓名") if "姓名" in spec.columns else _q("户主姓名")
+    rows = "f.v, f.row_no, f.row_date"
     if rule.population == Population.UNREGISTERED:
-        local = f"starts_with(f.{_q(id_col)}, {_lit(county_prefix)})"
-        if "参保地区划代码" in spec.columns:
-            local = f"({local} OR starts_with(coalesce(f.{_q('参保地区划代码')}, ''), {_lit(county_prefix)}))"
-        place = f"f.{_q('参保地区划代码')}" if "参保地区划代码" in spec.columns else "NULL"
+        local = f"(starts_with(f.id, {_lit(county_prefix)}) OR starts_with(coalesce(f.place, ''), {_lit(county_prefix)}))"
+        if only:
+            local += f" AND f.id IN (SELECT k FROM {only})"
         matched = (
-            f"SELECT f.{_q(id_col)} AS k, NULL::BIGINT AS household_id, f.{_q(id_col)} AS id_number, "
-            f"f.{name_col} AS name, {place} AS place_code, {measure} AS v, NULL::BIGINT AS net_income_fen, {extra} "
-            f"FROM ({feed}) f ANTI JOIN persons p ON p.id_number = f.{_q(id_col)} WHERE {local}"
+            f"SELECT f.id AS k, NULL::BIGINT AS household_id, f.id AS id_number, f.name, f.place AS place_code, "
+            f"NULL::BIGINT AS net_income_fen, {rows} FROM {src} f ANTI JOIN persons p ON p.id_number = f.id "
+            f"WHERE {local}"
         )
-    elif id_col is None:  # water: by village, to every registered household of the village
+    elif water:  # by village, to every registered household of the village
         matched = (
-            f"SELECT h.household_id AS k, h.household_id, NULL AS id_number, NULL AS name, "
-            f"NULL AS place_code, {measure} AS v, h.net_income_fen, {extra} "
-            f"FROM ({feed}) f JOIN {households} h ON h.village_code = rpad(f.{_q('区划代码')}, 12, '0') "
-            f"WHERE {population[rule.population]}"
+            f"SELECT h.household_id AS k, h.household_id, NULL::VARCHAR AS id_number, NULL::VARCHAR AS name, "
+            f"NULL::VARCHAR AS place_code, h.net_income_fen, {rows} "
+            f"FROM {src} f JOIN {households} h ON h.village_code = f.village WHERE {population[rule.population]}"
         )
     else:
         subject = SUBJECT_SQL[rule.subject].format(as_of=as_of_sql)
         key = "p.id_number" if rule.group_by == GroupBy.PERSON else "h.household_id"
         matched = (
-            f"SELECT {key} AS k, h.household_id, p.id_number, f.{name_col} AS name, NULL AS place_code, "
-            f"{measure} AS v, h.net_income_fen, {extra} "
-            f"FROM ({feed}) f JOIN {persons} p ON p.id_number = f.{_q(id_col)} "
+            f"SELECT {key} AS k, h.household_id, p.id_number, NULL::VARCHAR AS name, NULL::VARCHAR AS place_code, "
+            f"h.net_income_fen, {rows} FROM {src} f JOIN {persons} p ON p.id_number = f.id "
             f"JOIN households h ON h.household_id = p.household_id "
             f"WHERE {population[rule.population]} AND {subject}"
         )
@@ -304,10 +308,12 @@ def run_rule(
     *,
     subjects: list[str] | None = None,
     with_threshold: bool = True,
+    source: str | None = None,
 ) -> list[Hit]:
-    """Run one compiled rule on a connection made by :func:`connect`: one pass over the feed for the
-    hits (streamed, like a bare query), then a second pass restricted to the hits' keys for their
-    members and evidence. ``subjects`` (``household:ID`` / ``person:证件号码``) restricts both passes."""
+    """Run one compiled rule on a connection made by :func:`connect` (``source``: a table of its
+    :func:`feed_sql` rows, if made beforehand): the hits, then a pass restricted to the hits for their
+    members and evidence row numbers. ``subjects`` (``household:ID`` / ``person:证件号码``)
+    restricts both."""
     prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
     only = None
     if subjects is not None:
@@ -317,24 +323,20 @@ def run_rule(
             [keys],
         )
         only = "wanted"
-    _, hits = compile_sql(
-        rule, as_of, county_prefix=registry.county_prefix, with_threshold=with_threshold, only=only
-    )
+    common = {"county_prefix": registry.county_prefix, "source": source}
+    _, hits = compile_sql(rule, as_of, with_threshold=with_threshold, only=only, **common)
     con.execute(f"CREATE OR REPLACE TEMP TABLE hits AS {hits}")
     if con.execute("SELECT count(*) FROM hits").fetchone()[0] == 0:
         return []
-    members, _ = compile_sql(rule, as_of, county_prefix=registry.county_prefix, only="hits", evidence=True)
+    members, _ = compile_sql(rule, as_of, only="hits", **common)
     con.execute(f"CREATE OR REPLACE TEMP TABLE hitrows AS {members}")
-    spec = SPECS[rule.feed_type]
-    fields = ", ".join(f"{_q(c)} := {_q('e:' + c)}" for c in ["行号", *spec.columns])
     rows = con.execute(
         "SELECT h.subject_key, h.household_id, h.place_code, h.value, h.threshold, "
-        "to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(e.ev, [])) FROM hits h "
+        "to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(l.ev, [])) FROM hits h "
         "LEFT JOIN (SELECT k, list_sort(list_distinct(list(id_number))) AS ids, "
-        "list_sort(list_distinct(list(name))) AS names FROM hitrows GROUP BY k) l USING (k) "
-        f"LEFT JOIN (SELECT k, list(struct_pack({_q('文件')} := {_lit(rule.file_name)}, {fields}) ORDER BY rn) AS ev "
-        "FROM (SELECT *, row_number() OVER (PARTITION BY k ORDER BY row_date DESC, row_no) AS rn FROM hitrows) "
-        f"WHERE rn <= {EVIDENCE_ROWS} GROUP BY k) e USING (k) ORDER BY h.subject_key"
+        "list_sort(list_distinct(list(name))) AS names, "
+        f"list_slice(list(row_no ORDER BY row_date DESC, row_no), 1, {EVIDENCE_ROWS}) AS ev "
+        "FROM hitrows GROUP BY k) l USING (k) ORDER BY h.subject_key"
     ).fetchall()
     return [
         Hit(
@@ -351,23 +353,26 @@ def run_rule(
     ]
 
 
-def connect(registry: Registry, *, memory_limit: str = "1200MB", threads: int | None = None):
-    import duckdb
-
-    con = duckdb.connect(
-        config={
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        }
-    )
-    con.execute("SET enable_progress_bar = false")
+def connect(*, memory_limit: str = "1200MB", threads: int | None = None):
+    """A DuckDB connection for screening: in memory, no extension ever fetched, spilling to the
+    system's temp folder."""
     import tempfile
 
+    import duckdb
+
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'dixian-duckdb'}'")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def attach_registry(con, registry: Registry) -> None:
+    """The registry's tables on the connection: ``persons`` (a view over the Arrow table) and
+    ``households`` with each household's annual net income and number of workers."""
     con.register("persons_arrow", registry.persons)
     con.register("households_arrow", registry.households)
     con.register("surveys_arrow", registry.surveys)
@@ -380,7 +385,7 @@ def connect(registry: Registry, *, memory_limit: str = "1200MB", threads: int | 
     )
     village = "h.village_code" if "village_code" in registry.households.schema.names else "NULL::VARCHAR"
     # the household's annual net income: its latest survey's per-capita net income × the survey's size;
-    # else the ledger's income components; else the ledger's per-capita income × the household size
+    # else the ledger's (computed in the database query)
     con.execute(
         f"""
         CREATE TEMP TABLE households AS
@@ -405,7 +410,6 @@ def connect(registry: Registry, *, memory_limit: str = "1200MB", threads: int | 
     )
     for name in ("households_arrow", "surveys_arrow"):
         con.unregister(name)
-    return con
 
 
 def feed_label(feed_type: str) -> str:

@@ -185,7 +185,10 @@ class Alert(RegionScoped):
     value = models.DecimalField("数值", max_digits=18, decimal_places=2)
     threshold = models.DecimalField("阈值", max_digits=18, decimal_places=2)
     risk = models.CharField("提示的风险类型", max_length=30, blank=True, default="")
-    evidence = models.JSONField("依据（部门数据行）", default=list, blank=True)
+    evidence = models.JSONField("依据（部门数据的行号）", default=list, blank=True)  # [行号, …], latest first
+    evidence_file = models.ForeignKey(
+        FeedFile, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="依据文件"
+    )
     raised_on = models.DateField("预警日期", db_index=True)
     due_on = models.DateField("核实期限", db_index=True)
     status = models.CharField(
@@ -208,6 +211,12 @@ class Alert(RegionScoped):
 
     def __str__(self) -> str:
         return f"预警 {self.pk}"
+
+    def evidence_rows(self) -> list[dict]:
+        """The department's rows behind the alert, read from the kept file."""
+        from dixian.screening.evidence import rows_of
+
+        return rows_of(self.evidence_file, self.evidence)
 
     @property
     def closed(self) -> bool:

@@ -82,9 +82,11 @@ def _queries(county_code: str, needs: frozenset[str]) -> dict[str, Query]:
         ("household_size", pa.int32()),
     ]
     return {
-        "persons": Query(p_cols, person_t, f"county_code = {county} AND active = TRUE", pa.schema(p_fields)),
-        "households": Query(h_cols, household_t, f"county_code = {county}", pa.schema(h_fields)),
-        "surveys": Query(survey_cols, survey_t, f"county_code = {county}", pa.schema(survey_fields)),
+        "persons": Query(
+            p_cols, person_t, f"county_code = {county} AND active = TRUE", pa.schema(p_fields), 2
+        ),
+        "households": Query(h_cols, household_t, f"county_code = {county}", pa.schema(h_fields), 3),
+        "surveys": Query(survey_cols, survey_t, f"county_code = {county}", pa.schema(survey_fields), 3),
     }
 
 
@@ -94,6 +96,7 @@ class Query:
     table: str
     where: str
     schema: pa.Schema
+    not_null: int = 0  # the first columns never NULL (no COALESCE needed when joined into text)
 
     @property
     def sql(self) -> str:
@@ -123,6 +126,14 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return table.cast(schema, safe=False) if table.schema != schema else table
 
 
+def sqlite_file(settings_dict: dict) -> str | None:
+    """The SQLite database's file, or None for an in-memory database (the test suite's)."""
+    name = str(settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
+        return None
+    return name
+
+
 SEP, CHUNK = "\x1f", 1_000_000
 
 
@@ -135,7 +146,10 @@ def _sqlite_table(query: Query) -> pa.Table:
     connection (SIGBUS seen here)."""
     import pyarrow.csv as pcsv
 
-    cols = " || char(31) || ".join(f"COALESCE(CAST(c{i} AS TEXT), '')" for i in range(len(query.columns)))
+    cols = " || char(31) || ".join(
+        f"c{i}" if i < query.not_null else f"COALESCE(CAST(c{i} AS TEXT), '')"
+        for i in range(len(query.columns))
+    )
     parts = []
     with connection.cursor() as cur:
         cur.execute(f"SELECT MIN(id), MAX(id) FROM {query.table} WHERE {query.where}")

@@ -672,7 +672,7 @@ def _alert_context(request, alert, *, errors=(), data=None, assign_errors=(), re
     rule = alert.rule
     user = request.user
     place = regions.names_for([c for c in (alert.township_code, alert.village_code) if c])
-    evidence = _masked_rows(alert.evidence, reveal)
+    evidence = _masked_rows(alert.evidence_rows(), reveal)
     can_verify = alert.status == AlertStatus.OPEN and permissions.has_perm(user, permissions.VERIFY_ALERT)
     unassigned = not alert.village_code
     if data is None:
