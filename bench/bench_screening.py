@@ -136,6 +136,9 @@ def main() -> None:
         print(built.stdout.strip().replace("\n", "; "), f"({built.seconds:.0f} s)")
         marker.write_text(json.dumps({"persons": persons, "rows": rows}))
 
+    run_measured([DIXIAN, "manage", "migrate", "--no-input"], env).check(
+        "migrate"
+    )  # the data may predate the code
     bare = []
     for _ in range(args.runs):
         code = BARE.format(

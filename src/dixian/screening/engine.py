@@ -371,7 +371,8 @@ def connect(*, memory_limit: str = "1200MB", threads: int | None = None):
 
 
 def attach_registry(con, registry: Registry) -> None:
-    """The registry's tables on the connection: ``persons`` (a view over the Arrow table) and
+    """The registry's tables on the connection: ``persons`` (a table: with its statistics DuckDB
+    builds the join on the registry, not on the feed) and
     ``households`` with each household's annual net income and number of workers."""
     con.register("persons_arrow", registry.persons)
     con.register("households_arrow", registry.households)
@@ -380,7 +381,7 @@ def attach_registry(con, registry: Registry) -> None:
     birth = "TRY_CAST(birth_date AS DATE)" if "birth_date" in names else "NULL::DATE"
     works = "works = 1" if "works" in names else "FALSE"
     con.execute(
-        f"CREATE TEMP VIEW persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works "
+        f"CREATE TEMP TABLE persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works "
         "FROM persons_arrow"
     )
     village = "h.village_code" if "village_code" in registry.households.schema.names else "NULL::VARCHAR"
@@ -408,7 +409,7 @@ def attach_registry(con, registry: Registry) -> None:
         LEFT JOIN workers w USING (household_id)
         """
     )
-    for name in ("households_arrow", "surveys_arrow"):
+    for name in ("persons_arrow", "households_arrow", "surveys_arrow"):
         con.unregister(name)
 
 

@@ -208,9 +208,29 @@ def reader(*, direct: bool | None = None) -> Callable[[Query], pa.Table]:
     return _postgres_adbc() or _cursor_table
 
 
-def read_registry(county_code: str, needs: frozenset[str] = NEEDS, *, direct: bool | None = None) -> Registry:
+def read_registry(
+    county_code: str, needs: frozenset[str] = NEEDS, *, direct: bool | None = None, parallel: bool = False
+) -> Registry:
     """Active persons, households and income surveys of the county, with the columns in ``needs``
-    (``birth_date``, ``works``, ``village``)."""
+    (``birth_date``, ``works``, ``village``). ``parallel``: read the tables at once on connections of
+    their own (threads; the database does the work with Python's lock released) — only outside a
+    transaction, where other connections see the same rows."""
     read = reader(direct=direct)
-    tables = {name: read(query) for name, query in _queries(county_code, needs).items()}
+    queries = _queries(county_code, needs)
+    if parallel:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from django.db import connections
+
+        def in_thread(query: Query) -> pa.Table:
+            try:
+                return read(query)
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            futures = {name: pool.submit(in_thread, q) for name, q in queries.items()}
+            tables = {name: f.result() for name, f in futures.items()}
+    else:
+        tables = {name: read(query) for name, query in queries.items()}
     return Registry(county_prefix=county_code[:6], **tables)

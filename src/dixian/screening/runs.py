@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -198,39 +197,19 @@ def evaluate(
         ensure_default_rules()
     rules = [r for r in rules_in_force(as_of) if codes is None or r.code in codes]
     compiled = [compile_rule(rule, county, as_of, loaded_by=loaded_by) for rule in rules]
-    step("读取在册人员，预筛部门数据", 0.05)
+    step("读取在册人员", 0.05)
+    registry = read_registry(county, registry_needs(rules), parallel=_can_read_in_background())
     con = engine.connect()
     outcomes = []
     try:
-        # The registry is read while DuckDB filters the departments' files (both release the GIL):
-        # on two cores the read costs little more than the filtering alone.
-        background = _can_read_in_background()
-        if background:
-            pool = ThreadPoolExecutor(max_workers=1)
-            future = pool.submit(_read_registry_in_thread, county, registry_needs(rules))
-        else:
-            registry = read_registry(county, registry_needs(rules))
-        for i, (c, _files, _warnings) in enumerate(compiled):
-            if c is not None:
-                con.execute(f"CREATE TEMP TABLE fr_{i} AS {engine.feed_sql(c, as_of)}")
-        if background:
-            registry = future.result()
-            pool.shutdown()
         engine.attach_registry(con, registry)
         for i, (rule, (c, files, warnings)) in enumerate(zip(rules, compiled, strict=True)):
             step(f"规则：{rule.name}", 0.2 + 0.7 * i / max(len(rules), 1))
             outcome = RuleOutcome(rule=rule, warnings=warnings, files=files)
             if c is not None:
                 outcome.hits = engine.run_rule(
-                    con,
-                    c,
-                    as_of,
-                    registry,
-                    subjects=subjects,
-                    with_threshold=with_threshold,
-                    source=f"fr_{i}",
+                    con, c, as_of, registry, subjects=subjects, with_threshold=with_threshold
                 )
-                con.execute(f"DROP TABLE fr_{i}")
                 fired = [h.subject_key for h in outcome.hits if _fires(c, h)]
                 outcome.suppressed = _suppressed(rule, as_of, fired, before_run=before_run)
             outcomes.append(outcome)
@@ -240,8 +219,9 @@ def evaluate(
 
 
 def _can_read_in_background() -> bool:
-    """A second connection (in a thread) sees the same data only outside a transaction, and an
-    in-memory SQLite database (the test suite's) not at all."""
+    """Whether the registry's tables may be read on several connections at once (in threads): a
+    second connection sees the same data only outside a transaction, and an in-memory SQLite
+    database (the test suite's) not at all."""
     from django.db import connection
 
     from dixian.screening.registry_arrow import sqlite_file
@@ -249,15 +229,6 @@ def _can_read_in_background() -> bool:
     if connection.in_atomic_block:
         return False
     return connection.vendor != "sqlite" or sqlite_file(connection.settings_dict) is not None
-
-
-def _read_registry_in_thread(county: str, needs: frozenset[str]):
-    from django.db import connection
-
-    try:
-        return read_registry(county, needs)
-    finally:
-        connection.close()
 
 
 def _fires(compiled: engine.CompiledRule, hit: engine.Hit) -> bool:
