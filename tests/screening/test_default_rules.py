@@ -57,7 +57,9 @@ def test_disability_severe_only_new_certificates_of_grade_one_or_two(tmp_path, i
     run = run_screening(actor=CLI, as_of=AS_OF, codes=["disability_severe"])
     assert alerted("disability_severe", run) == {"D4"}
     a = Alert.objects.get(run=run)
-    assert a.risk == "disability" and a.id_numbers == [p4["丁"]] and a.evidence_rows()[0]["残疾等级"] == "二级"
+    assert (
+        a.risk == "disability" and a.id_numbers == [p4["丁"]] and a.evidence_rows()[0]["残疾等级"] == "二级"
+    )
     assert a.subject_key == f"person:{p4['丁']}"
 
 
@@ -138,7 +140,12 @@ def test_water_cut_over_30_days_reaches_every_household_of_the_village(tmp_path,
     run = run_screening(actor=CLI, as_of=AS_OF, codes=["water_cut"])
     assert alerted("water_cut", run) == {"W1", "W2"}
     a = Alert.objects.filter(run=run).first()
-    assert a.value == 41 and a.threshold == 30 and a.id_numbers == [] and a.evidence_rows()[0]["原因"] == "管道损坏"
+    assert (
+        a.value == 41
+        and a.threshold == 30
+        and a.id_numbers == []
+        and a.evidence_rows()[0]["原因"] == "管道损坏"
+    )
 
 
 def test_disaster_registered_and_not_registered(tmp_path, ids):

@@ -21,7 +21,7 @@ def _sorted(table):
     return table.sort_by([(table.schema.names[0], "ascending"), (table.schema.names[1], "ascending")])
 
 
-def _same_tables():
+def _same_tables(tmp_path=None):
     build_registry(60, seed=2)
     from dixian.monitoring.models import IncomeSurvey
 
@@ -36,12 +36,27 @@ def _same_tables():
         township_code=h.township_code,
         village_code=h.village_code,
     )
-    fast = reader()
-    assert fast is not _cursor_table  # SQLite's text path, or PostgreSQL's ADBC outside a transaction
+    readers = [reader()]
+    assert readers[0] is not _cursor_table  # SQLite's text path, or PostgreSQL's ADBC outside a transaction
+    if tmp_path is not None and connection.vendor == "sqlite":
+        # outside a transaction SQLite is read by ADBC in a child process, from the database's file:
+        # the test database lives in memory, so copy it to a file first
+        import sqlite3
+
+        from dixian.screening.registry_arrow import _sqlite_table, child_reader
+
+        path = tmp_path / "copy.sqlite3"
+        target = sqlite3.connect(path)
+        connection.ensure_connection()
+        connection.connection.backup(target)
+        target.close()
+        readers = [_sqlite_table, child_reader(str(path))]
     for name, query in _queries(XIYANG, NEEDS).items():
-        want, got = _cursor_table(query), fast(query)
-        assert want.num_rows > 0 and got.schema == want.schema
-        assert _sorted(got).equals(_sorted(want)), name
+        want = _cursor_table(query)
+        for read in readers:
+            got = read(query)
+            assert want.num_rows > 0 and got.schema == want.schema
+            assert _sorted(got).equals(_sorted(want)), (name, read)
 
 
 @pytest.mark.django_db
@@ -53,8 +68,8 @@ def test_readers_agree_inside_a_transaction():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_readers_agree_outside_a_transaction():
-    _same_tables()
+def test_readers_agree_outside_a_transaction(tmp_path):
+    _same_tables(tmp_path)
     # the tables read at once on connections of their own (threads) are the same
     one, many = read_registry(XIYANG), read_registry(XIYANG, parallel=True)
     for name in ("persons", "households", "surveys"):

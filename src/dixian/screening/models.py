@@ -174,12 +174,12 @@ class Alert(RegionScoped):
 
     run = models.ForeignKey(ScreeningRun, on_delete=models.PROTECT, related_name="alerts")
     rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="alerts")
-    rule_code = models.CharField("规则代码", max_length=40, db_index=True)
-    department = models.CharField("部门", max_length=50, db_index=True)
+    rule_code = models.CharField("规则代码", max_length=40)
+    department = models.CharField("部门", max_length=50)
     household = models.ForeignKey(
         "registry.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
     )
-    subject_key = models.CharField("预警对象", max_length=60, db_index=True)  # household:ID / person:证件号码
+    subject_key = models.CharField("预警对象", max_length=60)  # household:ID / person:证件号码
     id_numbers = models.JSONField("证件号码", default=list)
     names = models.JSONField("姓名", default=list, blank=True)
     value = models.DecimalField("数值", max_digits=18, decimal_places=2)
@@ -190,7 +190,7 @@ class Alert(RegionScoped):
         FeedFile, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="依据文件"
     )
     raised_on = models.DateField("预警日期", db_index=True)
-    due_on = models.DateField("核实期限", db_index=True)
+    due_on = models.DateField("核实期限")
     status = models.CharField(
         "核实结论", max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN, db_index=True
     )
