@@ -324,3 +324,23 @@ def test_the_load_streams_without_in_memory_fallback(tmp_path, registry):
     assert "multi-scan[csv]" in [n.split("\\n")[0] for n in nodes] and graph.count("multi-scan[csv]") == 1
     fallback = re.findall(r'\[label="([^"\\]*)[^\]]*fillcolor="0\.0 0\.3 1\.0"', graph)
     assert fallback == []
+
+
+@pytest.mark.parametrize("where", ["progress", "audit"])
+def test_a_failure_midway_leaves_nothing(tmp_path, registry, settings, monkeypatch, where):
+    """An error before the pass (here the caller's progress callback) or once the files have their
+    final names (here the audit record) removes what the load wrote, and the file can be loaded again."""
+    path = write_feed(tmp_path / "f.csv", generated_rows(100, registry))
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("stop")
+
+    if where == "audit":
+        monkeypatch.setattr(services.audit, "record", fail)
+    with pytest.raises(RuntimeError, match="stop"):
+        load_feed(actor=CLI, feed_type="medical", path=path, progress=fail if where == "progress" else None)
+    assert not FeedFile.objects.exists()
+    assert not list((Path(settings.DATA_DIR) / "feeds" / "medical").iterdir())
+    monkeypatch.undo()
+    feed = load_feed(actor=CLI, feed_type="medical", path=path)
+    assert feed.rows_read == 100 and Path(feed.stored_path).exists() and Path(feed.original_path).exists()

@@ -328,8 +328,12 @@ def _run(plan: _Plan, partial: Path, expected_rows: int, step: Progress) -> list
     thread so that this one can report progress (the rows seen so far by the pass) meanwhile."""
     sink = plan.accepted.sink_parquet(partial, compression="zstd", compression_level=1, lazy=True)
     work = _Background(lambda: pl.collect_all([sink, *plan.figures], engine="streaming"))
-    while not work.wait(0.5):
-        step("读取、校验、比对在册人员", 0.9 * min(plan.rows_seen() / max(expected_rows, 1), 1.0))
+    try:
+        while not work.wait(0.5):
+            step("读取、校验、比对在册人员", 0.9 * min(plan.rows_seen() / max(expected_rows, 1), 1.0))
+    except BaseException:
+        work.wait()  # a pass cannot be stopped: let it end before its files are removed
+        raise
     return work.result()
 
 
