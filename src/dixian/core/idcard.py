@@ -220,70 +220,100 @@ def add_id_columns(frame: FrameT, col: str, *, today: dt.date | None = None) -> 
     c = pl.col
     lf = frame.lazy()
 
-    # 1. normalised text
+    # 1. normalised text. Cells of only 0-9 and X (nearly all) are already normal: the normalisation
+    #    runs on the others (the rest are null there and cost nothing), and so do the checks that
+    #    name a character other than 0-9 and X.
+    raw = c(col).cast(pl.String)
+    lf = lf.with_columns(raw.alias("_id_raw"), raw.str.contains("[^0-9X]").alias("_id_odd"))
     lf = lf.with_columns(
-        c(col)
-        .cast(pl.String)
-        .str.replace_many(_NORM_PATTERNS, _NORM_REPLACEMENTS)
+        pl.coalesce(
+            pl.when(c("_id_odd")).then(c("_id_raw")).str.replace_many(_NORM_PATTERNS, _NORM_REPLACEMENTS),
+            c("_id_raw"),
+        )
         .fill_null("")
         .alias("_id_n")
     )
     n = c("_id_n")
-    # 2. length, shape checks and the first 17 digits of the 18-digit form as a number
+    # 2. length; the normalised cells that still hold a character other than 0-9 and X
     lf = lf.with_columns(
         n.str.len_chars().alias("_id_len"),
-        n.str.contains(_EXCEL_PATTERN).alias("_id_excel"),
-        n.str.extract(r"([^0-9X])", 1).alias("_id_bad"),
-        n.str.slice(0, 17).cast(pl.Int64, strict=False).alias("_id_v18"),
-        n.cast(pl.Int64, strict=False).alias("_id_v15"),
-        n.str.slice(17, 1).alias("_id_actual"),
+        pl.when(c("_id_odd")).then(n).alias("_id_odd"),
     )
-    length, v15 = c("_id_len"), c("_id_v15")
+    lf = lf.with_columns(pl.when(c("_id_odd").str.contains("[^0-9X]")).then(c("_id_odd")).alias("_id_odd"))
+    length, odd = c("_id_len"), c("_id_odd")
+    # 3. shape checks and the first 17 digits of the 18-digit form as a number
     lf = lf.with_columns(
-        pl.when(length == 18)
-        .then(c("_id_v18"))
-        .when(length == 15)
-        .then((v15 // 10**9) * 10**11 + 19 * 10**9 + v15 % 10**9)
-        .otherwise(None)
-        .alias("_id_v"),
+        odd.str.contains(_EXCEL_PATTERN).fill_null(False).alias("_id_excel"),
+        odd.str.extract(r"([^0-9X])", 1).alias("_id_bad"),
+        pl.when(length == 18).then(n.str.slice(0, 17)).cast(pl.Int64, strict=False).alias("_id_v18"),
+        pl.when(length == 15).then(n).cast(pl.Int64, strict=False).alias("_id_v15"),
+        n.str.slice(17, 1).alias("_id_actual"),
         (
             n.str.slice(0, 17).str.contains("X", literal=True)
             | ((length == 15) & n.str.contains("X", literal=True))
         ).alias("_id_xpos"),
     )
+    v15 = c("_id_v15")
+    lf = lf.with_columns(
+        pl.coalesce(c("_id_v18"), (v15 // 10**9) * 10**11 + 19 * 10**9 + v15 % 10**9).alias("_id_v")
+    )
     v = c("_id_v")
-    # 3. the 17 digits (positions 6..13 are YYYYMMDD), date parts and the check character
+    # 4. the birth date (digits 7-14) and the check character. The weight of the digit j places from
+    #    the right of the 17 is 2^(j+1) mod 11 (GB 11643), so the weighted sum is 2·g mod 11 with
+    #    g = Σ d_j·2^j = v − 4·Σ_{j=1..16} 2^j·(v // 10^j): one division per digit, no digit columns.
     lf = lf.with_columns(
-        *[((v // 10 ** (16 - i)) % 10).alias(f"_id_d{i}") for i in range(17)],
+        ((v // 1000) % 10**8).alias("_id_ymd8"),
+        (v - 4 * pl.sum_horizontal([(v // 10**j) * 2**j for j in range(1, 17)])).alias("_id_g"),
     )
-    digit = [c(f"_id_d{i}") for i in range(17)]
-    y = digit[6] * 1000 + digit[7] * 100 + digit[8] * 10 + digit[9]
-    m = digit[10] * 10 + digit[11]
-    d = digit[12] * 10 + digit[13]
-    total = pl.sum_horizontal([digit[i] * w for i, w in enumerate(WEIGHTS)])
+    ymd8 = c("_id_ymd8")
     lf = lf.with_columns(
-        y.alias("_id_y"),
-        m.alias("_id_m"),
-        d.alias("_id_day"),
-        (total % 11)
-        .replace_strict(list(range(11)), list(CHECK_CHARS), return_dtype=pl.String, default=None)
-        .alias("_id_expected"),
-        pl.when(length == 15)
-        .then(pl.concat_str(pl.lit("19"), n.str.slice(6, 6)))
-        .otherwise(n.str.slice(6, 8))
-        .alias("_id_ymd"),
+        (ymd8 // 10**4).alias("_id_y"),
+        ((ymd8 // 100) % 100).alias("_id_m"),
+        (ymd8 % 100).alias("_id_day"),
+        # (not replace_strict: with its lists it runs as a whole-column function, which the streaming
+        # engine cannot run batch by batch)
+        pl.lit(CHECK_CHARS).str.slice((2 * c("_id_g")) % 11, 1).alias("_id_expected"),
     )
-    y, m, d, ymd = c("_id_y"), c("_id_m"), c("_id_day"), c("_id_ymd")
+    y, m, d = c("_id_y"), c("_id_m"), c("_id_day")
     leap = ((y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))).cast(pl.Int64)
     days_in_month = pl.when(m == 2).then(28 + leap).when(m.is_in([4, 6, 9, 11])).then(30).otherwise(31)
     lf = lf.with_columns(
         ((y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= days_in_month)).alias("_id_date_ok"),
-        _days_from_civil(y, m, d).cast(pl.Int32).cast(pl.Date).alias("_id_birth"),
     )
-    birth, expected, actual = c("_id_birth"), c("_id_expected"), c("_id_actual")
-    # 4. the first failure, in the order of ``parse``
+    # a real date compares as its YYYYMMDD number does
+    too_early = ymd8 < int(MIN_BIRTH_DATE.strftime("%Y%m%d"))
+    future = ymd8 > int(today.strftime("%Y%m%d"))
+    date_ok, expected, actual = c("_id_date_ok"), c("_id_expected"), c("_id_actual")
+    # 5. the verdict, then the first failure's message in the order of ``parse`` (a query that does not
+    #    use the message does not compute it)
     lf = lf.with_columns(
-        pl.when(n == "")
+        (
+            (n != "")
+            & ~c("_id_excel")
+            & c("_id_bad").is_null()
+            & length.is_in([15, 18])
+            & ~c("_id_xpos")
+            & date_ok
+            & ~too_early
+            & ~future
+            & ((length == 15) | (actual == expected))
+        )
+        .fill_null(False)
+        .alias("id_valid"),
+        # the birth date as written, for the messages about it (only where it is wrong)
+        pl.when(~date_ok | too_early | future)
+        .then(
+            pl.when(length == 15)
+            .then(pl.concat_str(pl.lit("19"), n.str.slice(6, 6)))
+            .otherwise(n.str.slice(6, 8))
+        )
+        .alias("_id_ymd"),
+    )
+    ymd = c("_id_ymd")
+    lf = lf.with_columns(
+        pl.when(c("id_valid"))
+        .then(None)
+        .when(n == "")
         .then(pl.lit(MSG_EMPTY))
         .when(c("_id_excel"))
         .then(pl.lit(MSG_EXCEL))
@@ -293,35 +323,30 @@ def add_id_columns(frame: FrameT, col: str, *, today: dt.date | None = None) -> 
         .then(pl.format(MSG_LENGTH, length))
         .when(c("_id_xpos"))
         .then(pl.lit(MSG_X_POSITION))
-        .when(~c("_id_date_ok"))
+        .when(~date_ok)
         .then(pl.format(MSG_DATE_INVALID, ymd))
-        .when(birth < pl.lit(MIN_BIRTH_DATE))
+        .when(too_early)
         .then(pl.format(MSG_DATE_TOO_EARLY, ymd))
-        .when(birth > pl.lit(today))
+        .when(future)
         .then(pl.format(MSG_DATE_FUTURE, ymd))
-        .when((length == 18) & (actual != expected))
-        .then(pl.format(MSG_CHECKSUM, expected, actual))
-        .otherwise(None)
+        .otherwise(pl.format(MSG_CHECKSUM, expected, actual))
         .alias("id_error")
     )
-    valid = c("id_error").is_null()
-    digits17 = (
-        pl.when(length == 15)
-        .then(pl.concat_str(n.str.slice(0, 6), pl.lit("19"), n.str.slice(6)))
-        .otherwise(n.str.slice(0, 17))
-    )
-    # 5. outputs
+    valid = c("id_valid")
+    n15 = pl.when(length == 15).then(n)  # only the legacy numbers are rebuilt; a valid 18 is itself
+    # 6. outputs
     lf = lf.with_columns(
-        pl.when(valid)
-        .then(pl.concat_str(digits17, expected))
+        pl.when(valid & (length == 18))
+        .then(n)
+        .when(valid)
+        .then(pl.concat_str(n15.str.slice(0, 6), pl.lit("19"), n15.str.slice(6), expected))
         .when(n == "")
         .then(None)
         .otherwise(n)
         .alias("id_number"),
-        valid.alias("id_valid"),
-        pl.when(valid).then(birth).otherwise(None).alias("birth_date"),
+        pl.when(valid).then(_days_from_civil(y, m, d).cast(pl.Int32).cast(pl.Date)).alias("birth_date"),
         pl.when(valid)
-        .then(pl.when(digit[16] % 2 == 1).then(pl.lit("男")).otherwise(pl.lit("女")))
+        .then(pl.when(v % 2 == 1).then(pl.lit("男")).otherwise(pl.lit("女")))
         .otherwise(None)
         .alias("sex"),
     )
