@@ -42,16 +42,19 @@
       { name: "风险消除户数", type: "bar", data: t.eliminated, itemStyle: { color: COLORS.eliminated }, barMaxWidth: 18 },
     ];
     if (t.alerts) { // the slot for alerts raised / closed (screening app)
-      series.push({ name: "预警发出", type: "line", data: t.alerts.raised, itemStyle: { color: COLORS.alerts } });
-      series.push({ name: "预警办结", type: "line", data: t.alerts.closed, itemStyle: { color: "#a5b4fc" }, lineStyle: { type: "dashed" } });
+      // alerts are counted in 条 on their own axis: a month's alerts can outnumber its households many times
+      series.push({ name: "预警发出", type: "line", yAxisIndex: 1, data: t.alerts.raised, itemStyle: { color: COLORS.alerts } });
+      series.push({ name: "预警办结", type: "line", yAxisIndex: 1, data: t.alerts.closed, itemStyle: { color: "#a5b4fc" }, lineStyle: { type: "dashed" } });
     }
     trend.setOption({
       textStyle: { fontFamily: FONT },
       tooltip: { trigger: "axis" },
       legend: { top: 0 },
-      grid: { left: 40, right: 16, top: 36, bottom: 40 },
+      grid: { left: 40, right: t.alerts ? 44 : 16, top: 36, bottom: 40 },
       xAxis: { type: "category", data: t.months, axisLabel: { fontSize: 11, rotate: t.months.length > 14 ? 30 : 0 } },
-      yAxis: { type: "value", minInterval: 1 },
+      yAxis: t.alerts
+        ? [{ type: "value", minInterval: 1, name: "户" }, { type: "value", minInterval: 1, name: "条", splitLine: { show: false } }]
+        : { type: "value", minInterval: 1 },
       series: series,
     });
   }
