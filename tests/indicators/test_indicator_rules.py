@@ -298,7 +298,32 @@ def test_catalogue_is_complete_and_says_what_each_figure_is():
         required |= {f"eliminated.{mode}.households", f"eliminated.{mode}.persons"}
     for c in ("wage", "business", "property", "transfer"):
         required.add(f"income.lifted.{c}.per_capita")
-    for c in ("raised", "verified", "on_time", "overdue", "included", "became_monitored", "closed"):
+    for c in (
+        "raised",
+        "verified",
+        "on_time",
+        "overdue",
+        "included",
+        "became_monitored",
+        "closed",
+        "not_included",
+        "already",
+        "open",
+        *(
+            f"raised.{f}"
+            for f in (
+                "medical",
+                "disability",
+                "assistance",
+                "education",
+                "housing",
+                "water",
+                "disaster",
+                "employment",
+                "civil_registry",
+            )
+        ),
+    ):
         required.add(f"alerts.{c}")
     required |= {"alerts.verification_rate", "alerts.on_time_rate"}
     for c in ("wage", "business", "property", "transfer", "expense"):

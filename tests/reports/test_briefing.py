@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import docx
 import pytest
+from handcount import count, pct
 
 from dixian.core.audit import Actor
 from dixian.core.errors import ValidationError
@@ -17,7 +18,6 @@ from dixian.core.models import AuditEvent
 from dixian.indicators import catalogue
 from dixian.reports import briefing, charts, formatting, services, trust
 
-from conftest import count, pct
 from testdata import LEPING, XIYANG
 
 AS_OF, SINCE = date(2026, 10, 31), date(2025, 7, 1)
@@ -122,7 +122,7 @@ def test_the_built_in_template_uses_only_documented_placeholders():
     used = set(re.findall(r"\{\{\s*(\w+)", text))
     known = {name for name, *_ in briefing.placeholders()}
     assert used and used <= known, used - known
-    assert "一、防返贫动态监测" in text and "二、" not in text  # the alerts section is not ready yet
+    assert "一、防返贫动态监测" in text and "二、部门筛查预警" in text
     assert all(briefing.placeholder(c) in known for c in catalogue.CODES)
 
 
@@ -133,13 +133,13 @@ def test_a_county_template_replaces_the_wording(demo):
         "一、总体情况",
         "全县监测户{{ monitored_households }}户，占比{{ monitoring_ratio }}，收入{{ income_lifted_total.wan }}。",
         "{%p if sections.alerts %}",
-        "二、预警（尚无数据）",
+        "二、预警（本节随系统启用）",
         "{%p endif %}",
     )
     b = briefing.render(region_code=XIYANG, as_of=AS_OF, since=SINCE, template=tpl)
     text = text_of(b.docx)
     assert text.startswith("昔阳县监测工作简报（2025年7月至2026年10月）")
-    assert "二、预警" not in text and "万元" in text
+    assert "二、预警（本节随系统启用）" in text and "万元" in text
     assert b.check.ok and b.template_source == "上传的模板"
 
 

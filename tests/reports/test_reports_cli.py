@@ -37,7 +37,7 @@ def test_tables_and_briefing_commands(env, tmp_path):
     out = tmp_path / "t.xlsx"
     proc = run(env, "tables", "--region", "140724", *period, "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "3 张表" in proc.stdout
+    assert "4 张表" in proc.stdout
     ws = openpyxl.load_workbook(out)["监测对象"]
     assert ws["B5"].value == "合计" and ws["C5"].value == 2  # two monitored households
     out = tmp_path / "b.docx"

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from handcount import count
 
 from dixian.core.audit import Actor
 from dixian.core.models import AuditEvent
 from dixian.indicators import catalogue
 from dixian.reports import services, tables
 
-from conftest import count
 from testdata import LEPING, XIYANG
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def test_tables_agree_with_a_count_by_hand_and_add_up(demo, tmp_path):
     out = tmp_path / "t.xlsx"
     built = services.export_tables(actor=Actor.cli(), region_code=XIYANG, as_of=AS_OF, since=SINCE, out=out)
     got = read(out)
-    assert set(got) == {"监测对象", "识别与消除", "脱贫人口收入"}
+    assert set(got) == {"监测对象", "识别与消除", "脱贫人口收入", "部门筛查预警"}
     month, since_month = 202610, 202507
     whole = count(demo, month, since_month)
     townships = {h["township"] for h in demo}

@@ -280,9 +280,36 @@ def _declare() -> list[Indicator]:
             f"{_alerts}中，核实纳入后所形成的线索截至统计日已审定为监测对象（识别监测时间不晚于统计日所在月，"
             "状态不是“识别审核中”或“未纳入”）的条数。",
         ),
+        (
+            "alerts.not_included",
+            "核实后不纳入预警条数",
+            f"{_alerts}中，截至统计日核实结论为“不纳入”（写明理由）的条数。",
+        ),
+        (
+            "alerts.already",
+            "核实为已在监测或已帮扶预警条数",
+            f"{_alerts}中，截至统计日核实结论为“已在监测/已帮扶”的条数。",
+        ),
+        (
+            "alerts.open",
+            "尚未核实预警条数",
+            f"{_alerts}中，截至统计日尚未核实办结的条数（含逾期的）。纳入、不纳入、已在监测/已帮扶与尚未核实"
+            "四项之和等于发出预警条数。",
+        ),
     )
     for code, name, definition in alert_counts:
         add(code, name, GROUP_ALERTS, "条", definition)
+    from dixian.screening.feeds import SPECS as _FEEDS
+    from dixian.screening.feeds import FeedType as _FeedType
+
+    for feed in _FeedType:
+        add(
+            f"alerts.raised.{feed.value}",
+            f"发出预警条数（{_FEEDS[feed.value].department}{feed.label}）",
+            GROUP_ALERTS,
+            "条",
+            f"{_alerts}中，由{_FEEDS[feed.value].department}的{feed.label}数据的规则发出的条数。",
+        )
     add(
         "alerts.closed",
         "统计期内办结预警条数",

@@ -292,7 +292,14 @@ def alert_aggregates(as_of: date) -> dict:
         "overdue": ~verified & Q(due_on__lt=as_of),
         "included": verified & Q(status=AlertStatus.INCLUDED),
         "became_monitored": verified & Q(status=AlertStatus.INCLUDED) & became,
+        "not_included": verified & Q(status=AlertStatus.NOT_INCLUDED),
+        "already": verified & Q(status=AlertStatus.ALREADY),
+        "open": ~verified,
     }
+    from dixian.screening.feeds import FeedType
+
+    for feed in FeedType:
+        conds[f"raised.{feed.value}"] = Q(rule__feed_type=feed.value)
     return {f"alerts.{k}": Count("id", distinct=True, filter=c) for k, c in conds.items()}
 
 

@@ -141,20 +141,20 @@ MONITORING = Section(
     chart=("chart_monitoring", "{{ chart_title }}"),
 )
 
-# EXTENSION POINT — early warning (部门筛查预警), once the Alert model of issue 4 lands:
-#   1. add its indicators to the catalogue and to compute (e.g. ``alerts.raised``, ``alerts.closed``,
-#      ``alerts.included``, ``alerts.overdue``), so that they become placeholders of every template
-#      (``{{ alerts_raised }}`` …) and the trust check knows them;
-#   2. write the sentences below and set ``ready=True``; the built-in template then numbers it 二、;
-#   3. add its totals / parts / shares to ``trust.RELATIONS`` (e.g. closed ≤ raised).
 ALERTS = Section(
     key="alerts",
     title="部门筛查预警",
     paragraphs=(
-        # "{{ period_text }}，通过部门数据比对筛查预警{{ alerts_raised }}条，已核实{{ alerts_closed }}条，"
-        # "其中纳入监测{{ alerts_included }}户。",
+        "{%p if alerts_raised %}",
+        "{{ period_text }}，通过医保、民政、残联、教育、住建、水利、应急、人社、公安等部门数据比对，"
+        "{{ region_name }}共发出预警{{ alerts_raised }}条。截至{{ as_of_text }}，已入户核实{{ alerts_verified }}条，"
+        "核实率{{ alerts_verification_rate }}，其中按期核实{{ alerts_on_time }}条、按期核实率{{ alerts_on_time_rate }}；"
+        "核实后纳入监测{{ alerts_included }}条，不纳入{{ alerts_not_included }}条，已在监测或已帮扶{{ alerts_already }}条，"
+        "已审定为监测对象{{ alerts_became_monitored }}条；尚未核实{{ alerts_open }}条，其中逾期{{ alerts_overdue }}条。",
+        "{%p else %}",
+        "{{ period_text }}，{{ region_name }}未发出部门筛查预警。",
+        "{%p endif %}",
     ),
-    ready=False,
 )
 
 SECTIONS: tuple[Section, ...] = (MONITORING, ALERTS)

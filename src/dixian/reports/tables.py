@@ -52,7 +52,7 @@ class Column:
             return self.label
         i = self.indicator
         if i.kind == COUNT:
-            return {"户": "户数", "人": "人数"}[i.unit]
+            return {"户": "户数", "人": "人数", "条": "条数"}.get(i.unit, i.name)
         return i.name
 
     @property
@@ -185,6 +185,51 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
 )
+
+
+def _alerts_table() -> Table:
+    from dixian.screening.feeds import SPECS, FeedType
+
+    return Table(
+        key="alerts",
+        sheet="部门筛查预警",
+        title="部门筛查预警核实情况统计表（按部门和核实结论）",
+        flow=True,
+        groups=(
+            _one("发出预警", "alerts.raised"),
+            Group(
+                "其中：按部门",
+                tuple(Column(f"alerts.raised.{f.value}", SPECS[f.value].department) for f in FeedType),
+            ),
+            Group(
+                "核实结论",
+                (
+                    Column("alerts.included", "纳入"),
+                    Column("alerts.not_included", "不纳入"),
+                    Column("alerts.already", "已在监测/已帮扶"),
+                    Column("alerts.open", "尚未核实"),
+                ),
+            ),
+            Group(
+                "其中",
+                (
+                    Column("alerts.on_time", "按期核实"),
+                    Column("alerts.overdue", "逾期未核实"),
+                    Column("alerts.became_monitored", "转为监测对象"),
+                ),
+            ),
+            _one("核实率（%）", "alerts.verification_rate"),
+            _one("按期核实率（%）", "alerts.on_time_rate"),
+        ),
+        notes=(
+            "统计期内发出的预警（预警日期在起始日至统计日之间），核实情况截至统计日；"
+            "纳入、不纳入、已在监测/已帮扶、尚未核实四项之和等于发出预警条数。",
+            "尚未分派到村的未在册人员预警列在“（未分到乡镇）”一行，合计仍等于各行之和。",
+        ),
+    )
+
+
+TABLES = (*TABLES, _alerts_table())
 BY_KEY = {t.key: t for t in TABLES}
 
 
@@ -226,7 +271,7 @@ def build(*, region_code: str, as_of: date, since: date, tables: Iterable[Table]
         as_of=as_of,
         since=since,
         total=total,
-        rows=[(code, names.get(code) or code or "（未填区划）", row) for code, row in values.items()],
+        rows=[(code, names.get(code) or code or "（未分到乡镇）", row) for code, row in values.items()],
         tables=tables,
     )
 

@@ -92,6 +92,19 @@ def _relations() -> tuple[Relation, ...]:
                 scale=1,
             )
         )
+    # early warning: the four outcomes add up to the alerts raised; parts never exceed their whole
+    out.append(
+        Relation(
+            "sum",
+            "alerts.raised",
+            ("alerts.included", "alerts.not_included", "alerts.already", "alerts.open"),
+        )
+    )
+    out.append(Relation("at_most", "alerts.verified", ("alerts.on_time",)))
+    out.append(Relation("at_most", "alerts.included", ("alerts.became_monitored",)))
+    out.append(Relation("at_most", "alerts.open", ("alerts.overdue",)))
+    out.append(Relation("share", "alerts.verification_rate", ("alerts.verified", "alerts.raised")))
+    out.append(Relation("share", "alerts.on_time_rate", ("alerts.on_time", "alerts.raised")))
     return tuple(out)
 
 
