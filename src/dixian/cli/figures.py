@@ -8,17 +8,10 @@ import time
 import typer
 
 from dixian.cli.main import _fail, _operator, _setup, app, console
-from dixian.cli.stats import _day
+from dixian.cli.stats import _day, _region_code
 
 figures_app = typer.Typer(help="驾驶舱数据的预先计算与封账", no_args_is_help=True)
 app.add_typer(figures_app, name="figures")
-
-
-def _code(region: str) -> str:
-    code = region.strip()
-    if code and (not code.isdigit() or len(code) not in (6, 12)):
-        _fail(f"区划代码“{region}”无效：应为 6 位（县）或 12 位数字")
-    return code.ljust(12, "0") if len(code) == 6 else code
 
 
 @figures_app.command("refresh")
@@ -30,7 +23,7 @@ def refresh(
     since: str = typer.Option("", "--since", help="统计期起始 YYYY-MM-DD（默认统计日期当年 1 月 1 日）"),
 ):
     """预先计算省、市级驾驶舱的数据（宜每天凌晨及导入台账后运行）。县及以下每次打开时实时计算。"""
-    as_of_day, since_day, code = _day(as_of, "统计日期"), _day(since, "起始日期"), _code(region)
+    as_of_day, since_day, code = _day(as_of, "统计日期"), _day(since, "起始日期"), _region_code(region)
     _setup()
     from django.utils import timezone
 
@@ -76,7 +69,7 @@ def publish(
     note: str = typer.Option("", "--note", help="说明"),
 ):
     """封账：发布一个县一个统计期的全部指标（全县、各乡镇、各村），此后不再改变。"""
-    since_day, as_of_day, code = _day(since, "起始日期"), _day(as_of, "统计日期"), _code(region)
+    since_day, as_of_day, code = _day(since, "起始日期"), _day(as_of, "统计日期"), _region_code(region)
     _setup()
     from dixian.core.errors import DixianError
     from dixian.indicators.services import publish_period

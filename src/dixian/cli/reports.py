@@ -3,26 +3,12 @@ of a region and a period, every figure from the indicator catalogue. Both are au
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
 from dixian.cli.main import _fail, _operator, _setup, app, console, err
-
-
-def _day(value: str, label: str) -> date:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        _fail(f"{label}“{value}”无效：应为 YYYY-MM-DD（如 2026-06-30）")
-
-
-def _region(value: str) -> str:
-    code = (value or "").strip()
-    if not code.isdigit() or len(code) not in (6, 12):
-        _fail(f"区划代码“{value}”无效：应为 6 位（县）或 12 位数字")
-    return code.ljust(12, "0")
+from dixian.cli.stats import _day, _region_code
 
 
 def _check_out(out: Path, suffix: str) -> None:
@@ -40,7 +26,11 @@ def tables(
     out: Path = typer.Option(..., "--out", help="输出文件（.xlsx）"),
 ):
     """生成统计报表（.xlsx）：监测对象按类别和风险、识别与风险消除、脱贫人口收入，每个乡镇（村）一行并有合计行。"""
-    code, since_day, as_of_day = _region(region), _day(since, "起始日期"), _day(as_of, "统计日期")
+    code, since_day, as_of_day = (
+        _region_code(region, required=True),
+        _day(since, "起始日期", required=True),
+        _day(as_of, "统计日期", required=True),
+    )
     _check_out(out, ".xlsx")
     _setup()
     from dixian.core.errors import DixianError
@@ -80,7 +70,11 @@ def briefing(
         out.write_bytes(default_template())
         console.print(f"[green]已写出内置模板[/] {out}（占位符见用户手册“工作信息模板”）")
         return
-    code, since_day, as_of_day = _region(region), _day(since, "起始日期"), _day(as_of, "统计日期")
+    code, since_day, as_of_day = (
+        _region_code(region, required=True),
+        _day(since, "起始日期", required=True),
+        _day(as_of, "统计日期", required=True),
+    )
     _setup()
     from dixian.core.errors import DixianError
     from dixian.reports.services import generate_briefing

@@ -12,14 +12,25 @@ from rich.table import Table
 from dixian.cli.main import _fail, _setup, app, console
 
 
-def _day(value: str, label: str) -> date | None:
+def _day(value: str, label: str, *, required: bool = False) -> date | None:
+    """A YYYY-MM-DD option as a date (None when empty and not required); a clear error otherwise."""
     value = (value or "").strip()
-    if not value:
+    if not value and not required:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
         _fail(f"{label}“{value}”无效：应为 YYYY-MM-DD（如 2026-06-30）")
+
+
+def _region_code(value: str, *, required: bool = False) -> str:
+    """A --region option (6 digits for a county, or 12) as a 12-digit code; "" when empty and not required."""
+    code = (value or "").strip()
+    if not code and not required:
+        return ""
+    if not code.isdigit() or len(code) not in (6, 12):
+        _fail(f"区划代码“{value}”无效：应为 6 位（县）或 12 位数字")
+    return code.ljust(12, "0")
 
 
 @app.command()
@@ -32,9 +43,7 @@ def stats(
     """按指标目录计算一个区域截至某日的监测数据（每个数字的口径见网页“监测数据”）。"""
     as_of_day = _day(as_of, "统计日期")
     since_day = _day(since, "起始日期")
-    code = region.strip()
-    if code and (not code.isdigit() or len(code) not in (6, 12)):
-        _fail(f"区划代码“{region}”无效：应为 6 位（县）或 12 位数字")
+    code = _region_code(region)
     _setup()
     from django.utils import timezone
 
@@ -44,7 +53,7 @@ def stats(
     from dixian.indicators.selectors import figures_for, home_region, region_for
 
     try:
-        code = code.ljust(12, "0") if code else home_region(None)
+        code = code or home_region(None)
         target = region_for(user=None, region_code=code)
         as_of_day = as_of_day or timezone.localdate()
         since_day = since_day or default_since(as_of_day)

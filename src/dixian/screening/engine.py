@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from dixian.screening.feeds import SPECS, FeedType
+from dixian.screening.feeds import SPECS
 from dixian.screening.models import Aggregate, Comparison, GroupBy, Population, Subject
 
 EVIDENCE_ROWS = 10
@@ -411,7 +411,3 @@ def attach_registry(con, registry: Registry) -> None:
     )
     for name in ("persons_arrow", "households_arrow", "surveys_arrow"):
         con.unregister(name)
-
-
-def feed_label(feed_type: str) -> str:
-    return FeedType(feed_type).label

@@ -246,23 +246,19 @@ def child_reader(path: str) -> Callable[[Query], pa.Table]:
     return read
 
 
-def reader(*, direct: bool | None = None) -> Callable[[Query], pa.Table]:
-    """How the registry is read on this connection (``direct=False``: the plain cursor)."""
-    if direct is False:
-        return _cursor_table
+def reader() -> Callable[[Query], pa.Table]:
+    """How the registry is read on this connection."""
     if connection.vendor == "sqlite":
         return _sqlite_child() or _sqlite_table
     return _postgres_adbc() or _cursor_table
 
 
-def read_registry(
-    county_code: str, needs: frozenset[str] = NEEDS, *, direct: bool | None = None, parallel: bool = False
-) -> Registry:
+def read_registry(county_code: str, needs: frozenset[str] = NEEDS, *, parallel: bool = False) -> Registry:
     """Active persons, households and income surveys of the county, with the columns in ``needs``
     (``birth_date``, ``works``, ``village``). ``parallel``: read the tables at once on connections of
     their own (threads; the database does the work with Python's lock released) — only outside a
     transaction, where other connections see the same rows."""
-    read = reader(direct=direct)
+    read = reader()
     queries = _queries(county_code, needs)
     if parallel:
         from concurrent.futures import ThreadPoolExecutor

@@ -220,7 +220,7 @@ def evaluate(
                 outcome.hits = engine.run_rule(
                     con, c, as_of, registry, subjects=subjects, with_threshold=with_threshold
                 )
-                fired = [h.subject_key for h in outcome.hits if _fires(c, h)]
+                fired = [h.subject_key for h in outcome.hits if _fires(c.comparison, h)]
                 outcome.suppressed = _suppressed(rule, as_of, fired, before_run=before_run)
             outcomes.append(outcome)
     finally:
@@ -241,24 +241,45 @@ def _can_read_in_background() -> bool:
     return connection.vendor != "sqlite" or sqlite_file(connection.settings_dict) is not None
 
 
-def _fires(compiled: engine.CompiledRule, hit: engine.Hit) -> bool:
+def _fires(comparison: str, hit: engine.Hit) -> bool:
+    """Whether the hit is over its rule's threshold (a hit without a threshold never fires)."""
     if hit.threshold_fen is None:
         return False
-    if compiled.comparison == "ge":
+    if comparison == "ge":
         return hit.value_fen >= hit.threshold_fen
     return hit.value_fen > hit.threshold_fen
 
 
-def _alert_region(hit: engine.Hit, households: dict, county: str) -> dict:
-    if hit.household_id is not None:
-        h = households[hit.household_id]
-        return {"county_code": h[0], "township_code": h[1], "village_code": h[2]}
-    place = (hit.place_code or "").strip()
-    if len(place) == 12 and place[:6] == county[:6] and place[9:] != "000":
-        from dixian.regions.models import Region
+def _regions_of(outcomes: list[RuleOutcome], county: str) -> tuple[dict, set[str]]:
+    """The region columns of the hits' households, and which insurance place codes of people not
+    registered are villages of the county: two queries for the whole run."""
+    from dixian.regions.models import Region
+    from dixian.registry.models import Household
 
-        if Region.objects.filter(code=place, level="village").exists():
-            return {"county_code": county, "township_code": place[:9] + "000", "village_code": place}
+    ids = list({h.household_id for o in outcomes for h in o.hits if h.household_id is not None})
+    households = {}
+    for i in range(0, len(ids), 5000):
+        for pk, c, t, v in Household.objects.filter(pk__in=ids[i : i + 5000]).values_list(
+            "pk", "county_code", "township_code", "village_code"
+        ):
+            households[pk] = (c, t, v)
+    places = {
+        p
+        for o in outcomes
+        for h in o.hits
+        if h.household_id is None and len(p := (h.place_code or "").strip()) == 12 and p[:6] == county[:6]
+    }
+    villages = set(Region.objects.filter(code__in=places, level="village").values_list("code", flat=True))
+    return households, villages
+
+
+def _alert_region(hit: engine.Hit, households: dict, villages: set[str], county: str) -> dict:
+    if hit.household_id is not None:
+        c, t, v = households[hit.household_id]
+        return {"county_code": c, "township_code": t, "village_code": v}
+    place = (hit.place_code or "").strip()
+    if place in villages:
+        return {"county_code": county, "township_code": place[:9] + "000", "village_code": place}
     return {"county_code": county, "township_code": "", "village_code": ""}
 
 
@@ -280,16 +301,7 @@ def run_screening(
     outcomes = evaluate(as_of=as_of, county=county, codes=codes, progress=progress)
     if progress:
         progress("写入预警", 0.92)
-    from dixian.registry.models import Household
-
-    household_ids = {h.household_id for o in outcomes for h in o.hits if h.household_id is not None}
-    households = {}
-    ids = list(household_ids)
-    for i in range(0, len(ids), 5000):
-        for pk, c, t, v, no in Household.objects.filter(pk__in=ids[i : i + 5000]).values_list(
-            "pk", "county_code", "township_code", "village_code", "household_no"
-        ):
-            households[pk] = (c, t, v, no)
+    households, villages = _regions_of(outcomes, county)
     with transaction.atomic():
         run = ScreeningRun.objects.create(
             county_code=county,
@@ -323,7 +335,7 @@ def run_screening(
                         evidence_file_id=o.files[0].pk,
                         raised_on=as_of,
                         due_on=as_of + timedelta(days=rule.deadline_days),
-                        **_alert_region(hit, households, county),
+                        **_alert_region(hit, households, villages, county),
                     )
                 )
                 new += 1
@@ -417,11 +429,7 @@ def replay(
         entry = {"rule": rule, "warnings": o.warnings, "hits": len(o.hits), "explanations": []}
         compiled_cmp = rule.comparison
         for hit in o.hits:
-            fired = hit.threshold_fen is not None and (
-                hit.value_fen >= hit.threshold_fen
-                if compiled_cmp == "ge"
-                else hit.value_fen > hit.threshold_fen
-            )
+            fired = _fires(rule.comparison, hit)
             value, threshold = to_units(rule, hit.value_fen), to_units(rule, hit.threshold_fen)
             suppressed = o.suppressed.get(hit.subject_key) if fired else None
             if hit.threshold_fen is None:

@@ -80,6 +80,13 @@ def _finish(row: dict) -> dict:
     return out
 
 
+def _closed(user, since: date, as_of: date) -> QuerySet[Alert]:
+    """Alerts verified within the period (the catalogue's alerts.closed), in the user's region."""
+    return Alert.objects.filter(scope_q(user), verified_on__gte=since, verified_on__lte=as_of).exclude(
+        status=AlertStatus.OPEN
+    )
+
+
 def closure_table(user, *, since: date, as_of: date, by: str) -> list[dict]:
     """Rows of the closure figures (the catalogue's alerts.* codes) grouped by department, rule,
     township or village, for alerts raised from ``since`` to ``as_of`` in the user's region."""
@@ -91,13 +98,7 @@ def closure_table(user, *, since: date, as_of: date, by: str) -> list[dict]:
     }[by]
     qs = Alert.objects.filter(scope_q(user), raised_on__gte=since, raised_on__lte=as_of)
     rows = list(qs.values(_key=F(column)).annotate(**alert_aggregates(as_of)).order_by("_key"))
-    closed = dict(
-        Alert.objects.filter(scope_q(user), verified_on__gte=since, verified_on__lte=as_of)
-        .exclude(status=AlertStatus.OPEN)
-        .values_list(column)
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    closed = dict(_closed(user, since, as_of).values_list(column).annotate(n=Count("id")).order_by())
     keys = {r["_key"] for r in rows}
     rows += [{"_key": k} for k in sorted(k for k in closed if k not in keys)]
     for r in rows:
@@ -122,11 +123,7 @@ def closure_table(user, *, since: date, as_of: date, by: str) -> list[dict]:
 def closure_total(user, *, since: date, as_of: date) -> dict:
     qs = Alert.objects.filter(scope_q(user), raised_on__gte=since, raised_on__lte=as_of)
     row = qs.aggregate(**alert_aggregates(as_of))
-    row["alerts.closed"] = (
-        Alert.objects.filter(scope_q(user), verified_on__gte=since, verified_on__lte=as_of)
-        .exclude(status=AlertStatus.OPEN)
-        .count()
-    )
+    row["alerts.closed"] = _closed(user, since, as_of).count()
     return _finish(row)
 
 
