@@ -117,7 +117,13 @@ class Person(RegionScoped):
     class Meta:
         verbose_name = verbose_name_plural = "人"
         constraints = [models.UniqueConstraint(fields=["county_code", "id_number"], name="uniq_person_id")]
-        indexes = [models.Index(fields=["id_number"])]
+        indexes = [
+            models.Index(fields=["id_number"]),
+            # covers the screening's read of the registry (who is registered, in which household)
+            models.Index(
+                fields=["county_code", "active", "id_number", "household"], name="person_screening_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

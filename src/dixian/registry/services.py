@@ -20,6 +20,7 @@ from dixian.accounts.scoping import covers, user_region
 from dixian.core import audit
 from dixian.core.audit import as_actor
 from dixian.core.audit import canonical_text as _canon
+from dixian.core.bulk import fast_insert
 from dixian.core.deployment import jurisdiction_code
 from dixian.core.errors import NotFound, ValidationError
 from dixian.core.files import file_sha256
@@ -344,71 +345,6 @@ def _person_values(row: dict, household_id: int, hh: dict) -> dict:
     }
 
 
-def _json_text(value) -> str:
-    """JSON text of a field value; the many empty lists and dicts without calling the encoder."""
-    if isinstance(value, list) and not value:
-        return "[]"
-    if isinstance(value, dict) and not value:
-        return "{}"
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
-    """INSERT plain rows without model instances: each column converted once per value by a
-    converter chosen per field type (JSON, decimal, datetime go through the field; the rest as is)."""
-    if not rows:
-        return
-    from django.db import connection
-    from django.db import models as m
-
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    names = [f.attname for f in fields]
-    defaults = [f.get_default() for f in fields]
-    if any(n not in rows[0] for n in names):  # every row has the same keys: fill the defaults once
-        base = dict(zip(names, defaults, strict=True))
-        rows = [{**base, **r} for r in rows]
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            raw = cur.cursor
-            json_cols = [i for i, f in enumerate(fields) if isinstance(f, m.JSONField)]
-            with raw.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                for r in rows:
-                    values = [r.get(n) for n in names]
-                    for i in json_cols:
-                        values[i] = _json_text(values[i])
-                    copy.write_row(values)
-        return
-    import operator
-
-    getter = operator.itemgetter(*names)
-    convs = []
-    for i, f in enumerate(fields):
-        if isinstance(f, m.JSONField):
-            convs.append((i, _json_text))
-        elif isinstance(f, m.DateTimeField):
-            cache: dict = {}
-
-            def conv(v, f=f, cache=cache):
-                key = id(v)
-                if key not in cache:
-                    cache[key] = (v, f.get_db_prep_save(v, connection))
-                return cache[key][1]
-
-            convs.append((i, conv))
-    sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(fields))})"
-    with connection.cursor() as cur:
-        for start in range(0, len(rows), chunk):
-            batch = []
-            for r in rows[start : start + chunk]:
-                t = list(getter(r))
-                for i, fn in convs:
-                    t[i] = fn(t[i])
-                batch.append(t)
-            cur.executemany(sql, batch)
-
-
 def _write(households: pl.DataFrame, persons: pl.DataFrame, step: Progress):
     """Set-based write, one county at a time so that memory follows the largest county, not the file:
     create what is new, update what changed (with field history), keep the rest."""
@@ -494,7 +430,7 @@ def _write_county(households: pl.DataFrame, persons: pl.DataFrame, county: str, 
             cur.search_text = vals["search_text"]
             changed_hh.append(cur)
             touched_fields.add("search_text")
-    _fast_insert(Household, new_hh)
+    fast_insert(Household, new_hh)
     if changed_hh:
         Household.objects.bulk_update(
             changed_hh, [*touched_fields, "search_text", "updated_at"], batch_size=500
@@ -555,7 +491,7 @@ def _write_county(households: pl.DataFrame, persons: pl.DataFrame, county: str, 
         p.active = False
         p.updated_at = now
         changes.append(("person", p.pk, "active", "1", "0"))
-    _fast_insert(Person, new_p)
+    fast_insert(Person, new_p)
     if changed_p:
         Person.objects.bulk_update(changed_p, [*p_fields, *PERSON_QUIET, "updated_at"], batch_size=500)
     if removed:

@@ -208,12 +208,15 @@ def compile_sql(
     with_threshold: bool = True,
     only: str | None = None,
     source: str | None = None,
+    matched_table: str | None = None,
 ) -> tuple[str, str]:
     """(matched rows SQL, hits SQL over those rows) for one rule.
 
     ``source`` is a table holding the rule's :func:`feed_sql` rows (default: the query itself).
     ``only`` names a table with a column ``k`` (the rule's group keys: household ids or ID numbers):
-    the rows are then restricted to those keys early, through the registry tables or the feed's ID."""
+    the rows are then restricted to those keys early, through the registry tables or the feed's ID.
+    ``matched_table``: the hits SQL reads the matched rows from that table (made from the first SQL)
+    instead of embedding the query."""
     as_of_sql = _date_lit(as_of)
     src = source or f"({feed_sql(rule, as_of)})"
     persons, households = "persons", "households"
@@ -279,9 +282,10 @@ def compile_sql(
     else:
         threshold, cmp = "0", ">"
     prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
+    rows_from = matched_table or f"({matched})"
     hits = (
         f"SELECT k, any_value(household_id) AS household_id, any_value(place_code) AS place_code, "
-        f"{agg} AS value, {threshold} AS threshold FROM ({matched}) m GROUP BY k"
+        f"{agg} AS value, {threshold} AS threshold FROM {rows_from} m GROUP BY k"
     )
     if with_threshold:
         hits = f"SELECT * FROM ({hits}) WHERE value {cmp} threshold"
@@ -311,9 +315,9 @@ def run_rule(
     source: str | None = None,
 ) -> list[Hit]:
     """Run one compiled rule on a connection made by :func:`connect` (``source``: a table of its
-    :func:`feed_sql` rows, if made beforehand): the hits, then a pass restricted to the hits for their
-    members and evidence row numbers. ``subjects`` (``household:ID`` / ``person:证件号码``)
-    restricts both."""
+    :func:`feed_sql` rows, if made beforehand): the rule's rows joined with the registry are kept in a
+    temporary table, the hits grouped from it, then the hits' members and evidence row numbers.
+    ``subjects`` (``household:ID`` / ``person:证件号码``) restricts the rows."""
     prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
     only = None
     if subjects is not None:
@@ -324,20 +328,25 @@ def run_rule(
         )
         only = "wanted"
     common = {"county_prefix": registry.county_prefix, "source": source}
-    _, hits = compile_sql(rule, as_of, with_threshold=with_threshold, only=only, **common)
+    # the rule's rows joined with the registry, once: the hits and then their members and evidence
+    # come from this table (a second pass over the feed cost more than keeping the matched rows)
+    matched, hits = compile_sql(
+        rule, as_of, with_threshold=with_threshold, only=only, matched_table="matched", **common
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE matched AS {matched}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE hits AS {hits}")
     if con.execute("SELECT count(*) FROM hits").fetchone()[0] == 0:
+        con.execute("DROP TABLE matched")
         return []
-    members, _ = compile_sql(rule, as_of, only="hits", **common)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE hitrows AS {members}")
     rows = con.execute(
         "SELECT h.subject_key, h.household_id, h.place_code, h.value, h.threshold, "
         "to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(l.ev, [])) FROM hits h "
         "LEFT JOIN (SELECT k, list_sort(list_distinct(list(id_number))) AS ids, "
         "list_sort(list_distinct(list(name))) AS names, "
         f"list_slice(list(row_no ORDER BY row_date DESC, row_no), 1, {EVIDENCE_ROWS}) AS ev "
-        "FROM hitrows GROUP BY k) l USING (k) ORDER BY h.subject_key"
+        "FROM matched SEMI JOIN hits USING (k) GROUP BY k) l USING (k) ORDER BY h.subject_key"
     ).fetchall()
+    con.execute("DROP TABLE matched")
     return [
         Hit(
             subject_key=subject_key,

@@ -1,9 +1,9 @@
 """The registry handed to the screening engine as Arrow: only the columns the rules need, money as
 integer fen, read column-wise from the database without a Python object per row where possible:
 
-* SQLite outside a transaction: ADBC in a child process (``_sqlite_child``); inside one, on Django's
-  own connection, a million rows at a time joined into one text by SQLite and parsed by Arrow's CSV
-  reader (``_sqlite_table``);
+* SQLite outside a transaction, for a big registry: ADBC in two child processes started at once
+  (:class:`ChildRead`), Arrow files mapped back; otherwise, on Django's own connection, a million
+  rows at a time joined into one text by SQLite and parsed by Arrow's CSV reader (``_sqlite_table``);
 * PostgreSQL outside a transaction: ADBC (binary COPY into Arrow, a second connection);
 * otherwise (PostgreSQL inside a transaction, whose uncommitted rows a second connection would not
   see): the Django cursor, in batches.
@@ -203,21 +203,78 @@ def _postgres_adbc() -> Callable[[Query], pa.Table] | None:
 
 _CHILD = r"""
 import sys
-import adbc_driver_sqlite.dbapi as adbc
+import adbc_driver_manager as m
+import adbc_driver_sqlite
 import pyarrow as pa
-path, sql = sys.argv[1], sys.argv[2]
-with adbc.connect(path) as conn, conn.cursor() as cur:
-    cur.execute(sql)
-    table = cur.fetch_arrow_table()
-with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as out:
-    out.write_table(table)
+path, folder = sys.argv[1], sys.argv[2]
+for name, sql in zip(sys.argv[3::2], sys.argv[4::2]):
+    db = adbc_driver_sqlite.connect(path)
+    conn = m.AdbcConnection(db)
+    stmt = m.AdbcStatement(conn)
+    stmt.set_sql_query(sql)
+    stream, _ = stmt.execute_query()
+    reader = pa.RecordBatchReader._import_from_c(stream.address)
+    with pa.OSFile(f"{folder}/{name}.arrow", "wb") as f, pa.ipc.new_file(f, reader.schema) as out:
+        for batch in reader:
+            out.write_batch(batch)
+    reader.close()
+    stmt.close()
+    conn.close()
+    db.close()
 """
 
 
-def _sqlite_child() -> Callable[[Query], pa.Table] | None:
-    """SQLite outside a transaction: ADBC's reader in a child process, Arrow back through a pipe
-    (3× faster than the text join). Never in this process: ADBC brings its own SQLite library, and
-    two SQLite libraries in one process break each other's locks (SIGBUS seen here)."""
+class ChildRead:
+    """Tables read by ADBC in child processes (one per group of queries, all started at once), each
+    written as an Arrow file that this process maps into memory without copying. Never ADBC in this
+    process: it brings its own SQLite library, and two SQLite libraries in one process break each
+    other's locks (SIGBUS seen here). The children start when this is made; :meth:`result` waits."""
+
+    def __init__(self, path: str, groups: list[dict[str, Query]]) -> None:
+        import subprocess
+        import sys
+        import tempfile
+
+        self.folder = tempfile.mkdtemp(prefix="dixian-registry-")
+        self.schemas = {name: q.schema for group in groups for name, q in group.items()}
+        self.procs = []
+        for group in groups:
+            args = [a for name, q in group.items() for a in (name, q.sql)]
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", _CHILD, path, self.folder, *args],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+            )
+
+    def result(self) -> dict[str, pa.Table]:
+        import shutil
+        from pathlib import Path
+
+        try:
+            errors = []
+            for proc in self.procs:
+                _, err = proc.communicate(timeout=600)
+                if proc.returncode != 0:
+                    errors.append(err.decode(errors="replace")[-2000:])
+            if errors:
+                raise RuntimeError("registry reader failed: " + "\n".join(errors))
+            tables = {}
+            for name, schema in self.schemas.items():
+                with pa.memory_map(str(Path(self.folder) / f"{name}.arrow")) as source:
+                    tables[name] = _conform(pa.ipc.open_file(source).read_all(), schema)
+            return tables  # the maps outlive the files' names (removed below)
+        finally:
+            for proc in self.procs:
+                if proc.poll() is None:
+                    proc.kill()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _sqlite_child_path() -> str | None:
+    """The database file, when SQLite is read by children: outside a transaction, and only for
+    registries where the children's start (about 0.3 s) pays off."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         return None
     path = sqlite_file(connection.settings_dict)
@@ -225,55 +282,75 @@ def _sqlite_child() -> Callable[[Query], pa.Table] | None:
         return None
     from dixian.registry.models import Person
 
-    with connection.cursor() as cur:  # the child's start (about 0.3 s) pays off only for big registries
+    with connection.cursor() as cur:
         cur.execute(f"SELECT MAX(id) FROM {Person._meta.db_table}")
         (largest,) = cur.fetchone()
-    return child_reader(path) if (largest or 0) > CHILD_FROM_ROWS else None
+    return path if (largest or 0) > CHILD_FROM_ROWS else None
 
 
 def child_reader(path: str) -> Callable[[Query], pa.Table]:
-    import subprocess
-    import sys
+    """One query in one child (the tests compare it with the other readers)."""
 
     def read(query: Query) -> pa.Table:
-        proc = subprocess.run(
-            [sys.executable, "-c", _CHILD, path, query.sql], capture_output=True, check=False, timeout=600
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"registry reader failed: {proc.stderr.decode(errors='replace')[-2000:]}")
-        return _conform(pa.ipc.open_stream(proc.stdout).read_all(), query.schema)
+        return ChildRead(path, [{"t": query}]).result()["t"]
 
     return read
 
 
 def reader() -> Callable[[Query], pa.Table]:
-    """How the registry is read on this connection."""
+    """How the registry is read in this process, on this connection (when not by children)."""
     if connection.vendor == "sqlite":
-        return _sqlite_child() or _sqlite_table
+        return _sqlite_table
     return _postgres_adbc() or _cursor_table
+
+
+class RegistryRead:
+    """The registry being read: started when made (children or threads, where the database allows
+    reading on other connections), so the caller can prepare the rules meanwhile; :meth:`result`
+    gives the :class:`Registry`."""
+
+    def __init__(self, county_code: str, needs: frozenset[str] = NEEDS, *, parallel: bool = False) -> None:
+        self.county_code = county_code
+        self.queries = _queries(county_code, needs)
+        self.children = self.pool = self.futures = None
+        path = _sqlite_child_path() if parallel else None
+        if path is not None:  # the persons in one child, the households and surveys in another
+            persons = {"persons": self.queries["persons"]}
+            rest = {k: q for k, q in self.queries.items() if k != "persons"}
+            self.children = ChildRead(path, [persons, rest])
+        elif parallel:
+            from concurrent.futures import ThreadPoolExecutor
+
+            from django.db import connections
+
+            read = reader()
+
+            def in_thread(query: Query) -> pa.Table:
+                try:
+                    return read(query)
+                finally:
+                    connections.close_all()
+
+            self.pool = ThreadPoolExecutor(max_workers=len(self.queries))
+            self.futures = {name: self.pool.submit(in_thread, q) for name, q in self.queries.items()}
+
+    def result(self) -> Registry:
+        if self.children is not None:
+            tables = self.children.result()
+        elif self.futures is not None:
+            try:
+                tables = {name: f.result() for name, f in self.futures.items()}
+            finally:
+                self.pool.shutdown()
+        else:
+            read = reader()
+            tables = {name: read(query) for name, query in self.queries.items()}
+        return Registry(county_prefix=self.county_code[:6], **tables)
 
 
 def read_registry(county_code: str, needs: frozenset[str] = NEEDS, *, parallel: bool = False) -> Registry:
     """Active persons, households and income surveys of the county, with the columns in ``needs``
     (``birth_date``, ``works``, ``village``). ``parallel``: read the tables at once on connections of
-    their own (threads; the database does the work with Python's lock released) — only outside a
-    transaction, where other connections see the same rows."""
-    read = reader()
-    queries = _queries(county_code, needs)
-    if parallel:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from django.db import connections
-
-        def in_thread(query: Query) -> pa.Table:
-            try:
-                return read(query)
-            finally:
-                connections.close_all()
-
-        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
-            futures = {name: pool.submit(in_thread, q) for name, q in queries.items()}
-            tables = {name: f.result() for name, f in futures.items()}
-    else:
-        tables = {name: read(query) for name, query in queries.items()}
-    return Registry(county_prefix=county_code[:6], **tables)
+    their own (children for a big SQLite registry, else threads; the database does the work with
+    Python's lock released) — only outside a transaction, where other connections see the same rows."""
+    return RegistryRead(county_code, needs, parallel=parallel).result()

@@ -4,6 +4,7 @@ not fire."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from django.utils import timezone
 from dixian.accounts import permissions
 from dixian.core import audit
 from dixian.core.audit import as_actor
+from dixian.core.bulk import insert_values
 from dixian.core.deployment import jurisdiction_code
 from dixian.core.errors import ValidationError
 from dixian.monitoring.policy import PolicyMissing, policy
@@ -23,7 +25,7 @@ from dixian.screening import engine
 from dixian.screening.evidence import rows_of
 from dixian.screening.feeds import SPECS, FeedType
 from dixian.screening.models import Aggregate, Alert, AlertRule, FeedFile, ScreeningRun, Subject
-from dixian.screening.registry_arrow import read_registry
+from dixian.screening.registry_arrow import RegistryRead
 from dixian.screening.rules import ensure_default_rules, rules_in_force
 
 Progress = Callable[[str, float], None]
@@ -146,50 +148,6 @@ def registry_needs(rules: list[AlertRule]) -> frozenset[str]:
     return frozenset(needs)
 
 
-class RawJSON(str):
-    """JSON text already serialised (by DuckDB): written into a JSON column as it is."""
-
-
-def _insert(model, rows: list[dict]) -> None:
-    """Many rows in one INSERT … SELECT over a JSON array that the database unpacks itself (SQLite's
-    ``json_each``, PostgreSQL's ``jsonb_array_elements``): no Python work per row and field beyond
-    writing the JSON text (bulk_create, and even ``executemany``, cost more than the screening).
-    Each field takes its own default where a row does not give it."""
-    import json
-
-    from django.db import connection, models
-
-    if not rows:
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    defaults = {f.attname: f.get_default() for f in fields}
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-
-    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    for name in json_fields:  # JSON columns travel as their JSON text
-        defaults[name] = json.dumps(defaults[name], ensure_ascii=False)
-
-    def value(f, row: dict):
-        v = row.get(f.attname, defaults[f.attname])
-        if f.attname in json_fields and not isinstance(v, str):
-            return json.dumps(v, ensure_ascii=False)
-        return v
-
-    if connection.vendor == "postgresql":
-        cols = [f"(x->>{i})::{f.db_type(connection)}" for i, f in enumerate(fields)]
-        sql = (
-            f"INSERT INTO {model._meta.db_table} ({names}) SELECT {', '.join(cols)} "
-            "FROM jsonb_array_elements(%s::jsonb) x"
-        )
-    else:
-        cols = [f"json_extract(value, '$[{i}]')" for i in range(len(fields))]
-        sql = f"INSERT INTO {model._meta.db_table} ({names}) SELECT {', '.join(cols)} FROM json_each(%s)"
-    with connection.cursor() as cur:
-        for i in range(0, len(rows), 20000):
-            chunk = [[value(f, r) for f in fields] for r in rows[i : i + 20000]]
-            cur.execute(sql, [json.dumps(chunk, ensure_ascii=False, default=str)])
-
-
 def evaluate(
     *,
     as_of: date,
@@ -206,12 +164,14 @@ def evaluate(
     if not AlertRule.objects.exists():
         ensure_default_rules()
     rules = [r for r in rules_in_force(as_of) if codes is None or r.code in codes]
-    compiled = [compile_rule(rule, county, as_of, loaded_by=loaded_by) for rule in rules]
     step("读取在册人员", 0.05)
-    registry = read_registry(county, registry_needs(rules), parallel=_can_read_in_background())
+    # the registry is read (by other processes or threads, where it can be) while the rules are prepared
+    reading = RegistryRead(county, registry_needs(rules), parallel=_can_read_in_background())
+    compiled = [compile_rule(rule, county, as_of, loaded_by=loaded_by) for rule in rules]
     con = engine.connect()
     outcomes = []
     try:
+        registry = reading.result()
         engine.attach_registry(con, registry)
         for i, (rule, (c, files, warnings)) in enumerate(zip(rules, compiled, strict=True)):
             step(f"规则：{rule.name}", 0.2 + 0.7 * i / max(len(rules), 1))
@@ -253,16 +213,22 @@ def _fires(comparison: str, hit: engine.Hit) -> bool:
 def _regions_of(outcomes: list[RuleOutcome], county: str) -> tuple[dict, set[str]]:
     """The region columns of the hits' households, and which insurance place codes of people not
     registered are villages of the county: two queries for the whole run."""
+    from django.db import connection
+
     from dixian.regions.models import Region
     from dixian.registry.models import Household
 
     ids = list({h.household_id for o in outcomes for h in o.hits if h.household_id is not None})
     households = {}
-    for i in range(0, len(ids), 5000):
-        for pk, c, t, v in Household.objects.filter(pk__in=ids[i : i + 5000]).values_list(
-            "pk", "county_code", "township_code", "village_code"
-        ):
-            households[pk] = (c, t, v)
+    if ids:  # one query, the ids as one parameter (SQLite's json_each, PostgreSQL's array)
+        table = Household._meta.db_table
+        sql = f"SELECT id, county_code, township_code, village_code FROM {table} WHERE id "
+        with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                cur.execute(sql + "= ANY(%s)", [ids])
+            else:
+                cur.execute(sql + "IN (SELECT value FROM json_each(%s))", [json.dumps(ids)])
+            households = {pk: (c, t, v) for pk, c, t, v in cur.fetchall()}
     places = {
         p
         for o in outcomes
@@ -273,14 +239,38 @@ def _regions_of(outcomes: list[RuleOutcome], county: str) -> tuple[dict, set[str
     return households, villages
 
 
-def _alert_region(hit: engine.Hit, households: dict, villages: set[str], county: str) -> dict:
+def _alert_region(hit: engine.Hit, households: dict, villages: set[str], county: str) -> tuple[str, str, str]:
+    """(county, township, village) codes of the alert: its household's, else its insurance place's
+    village of the county, else the county alone."""
     if hit.household_id is not None:
-        c, t, v = households[hit.household_id]
-        return {"county_code": c, "township_code": t, "village_code": v}
+        return households[hit.household_id]
     place = (hit.place_code or "").strip()
     if place in villages:
-        return {"county_code": county, "township_code": place[:9] + "000", "village_code": place}
-    return {"county_code": county, "township_code": "", "village_code": ""}
+        return county, place[:9] + "000", place
+    return county, "", ""
+
+
+# the alert's fields a run writes, in the order of the rows it builds (the rest take their defaults)
+ALERT_COLUMNS = [
+    "run_id",
+    "rule_id",
+    "rule_code",
+    "department",
+    "household_id",
+    "subject_key",
+    "id_numbers",
+    "names",
+    "value",
+    "threshold",
+    "risk",
+    "evidence",
+    "evidence_file_id",
+    "raised_on",
+    "due_on",
+    "county_code",
+    "township_code",
+    "village_code",
+]
 
 
 def run_screening(
@@ -314,28 +304,32 @@ def run_screening(
         for o in outcomes:
             rule = o.rule
             department = SPECS[rule.feed_type].department
+            raised_on, due_on = as_of.isoformat(), (as_of + timedelta(days=rule.deadline_days)).isoformat()
             new = 0
             for hit in o.hits:
                 if hit.subject_key in o.suppressed:
                     continue
+                c, t, v = _alert_region(hit, households, villages, county)
                 alerts.append(
-                    dict(
-                        run_id=run.pk,
-                        rule_id=rule.pk,
-                        rule_code=rule.code,
-                        department=department,
-                        household_id=hit.household_id,
-                        subject_key=hit.subject_key,
-                        id_numbers=RawJSON(hit.ids_json),
-                        names=RawJSON(hit.names_json),
-                        value=to_units(rule, hit.value_fen),
-                        threshold=to_units(rule, hit.threshold_fen),
-                        risk=rule.risk,
-                        evidence=RawJSON(hit.evidence_json),
-                        evidence_file_id=o.files[0].pk,
-                        raised_on=as_of,
-                        due_on=as_of + timedelta(days=rule.deadline_days),
-                        **_alert_region(hit, households, villages, county),
+                    (
+                        run.pk,
+                        rule.pk,
+                        rule.code,
+                        department,
+                        hit.household_id,
+                        hit.subject_key,
+                        hit.ids_json,
+                        hit.names_json,
+                        to_units(rule, hit.value_fen),
+                        to_units(rule, hit.threshold_fen),
+                        rule.risk,
+                        hit.evidence_json,
+                        o.files[0].pk,
+                        raised_on,
+                        due_on,
+                        c,
+                        t,
+                        v,
                     )
                 )
                 new += 1
@@ -348,7 +342,7 @@ def run_screening(
                 "warnings": o.warnings,
                 "files": [f.pk for f in o.files],
             }
-        _insert(Alert, alerts)
+        insert_values(Alert, ALERT_COLUMNS, alerts, chunk=20000)
         run.rules = [
             {"code": o.rule.code, "id": o.rule.pk, "effective_from": o.rule.effective_from.isoformat()}
             for o in outcomes

@@ -1,0 +1,88 @@
+"""Writing many rows at once without a model instance per row (imports, screening runs)."""
+
+from __future__ import annotations
+
+import json
+
+
+def _json_text(value) -> str:
+    """JSON text of a field value; the many empty lists and dicts without calling the encoder."""
+    if isinstance(value, list) and not value:
+        return "[]"
+    if isinstance(value, dict) and not value:
+        return "{}"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
+    """INSERT plain rows (dicts of field attnames) without model instances: each column converted once
+    per value by a converter chosen per field type (JSON, datetime go through the field; the rest as
+    is); fields a row does not give take their default."""
+    if not rows:
+        return
+    import operator
+
+    from django.db import connection
+    from django.db import models as m
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname in rows[0]]
+    names = [f.attname for f in fields]
+    getter = operator.itemgetter(*names)
+    convs = []
+    for i, f in enumerate(fields):
+        if isinstance(f, m.JSONField):
+            convs.append((i, _json_text))
+        elif isinstance(f, m.DateTimeField) and connection.vendor != "postgresql":
+            cache: dict = {}
+
+            def conv(v, f=f, cache=cache):
+                key = id(v)
+                if key not in cache:
+                    cache[key] = (v, f.get_db_prep_save(v, connection))
+                return cache[key][1]
+
+            convs.append((i, conv))
+
+    def values():
+        for r in rows:
+            t = list(getter(r))
+            for i, fn in convs:
+                t[i] = fn(t[i])
+            yield t
+
+    insert_values(model, names, values(), chunk=chunk)
+
+
+def insert_values(model, columns: list[str], rows, chunk: int = 5000) -> None:
+    """INSERT rows given as sequences of database-ready values (JSON as text, dates as ISO text or
+    dates, decimals) for the fields named in ``columns`` (attnames); every other field takes its
+    default. PostgreSQL: COPY; SQLite: ``executemany`` in chunks."""
+    import itertools
+
+    from django.db import connection
+    from django.db import models as m
+
+    by_name = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
+    missing = [f for n, f in by_name.items() if n not in columns]
+    tail = []
+    for f in missing:
+        default = f.get_default()
+        if isinstance(f, m.JSONField):
+            default = _json_text(default)
+        elif default is not None:
+            default = f.get_db_prep_save(default, connection)
+        tail.append(default)
+    tail = tuple(tail)
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = [by_name[n].column for n in columns] + [f.column for f in missing]
+    cols = ", ".join(connection.ops.quote_name(c) for c in names)
+    rows = iter(rows)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row((*r, *tail))
+            return
+        sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(names))})"
+        while batch := [(*r, *tail) for r in itertools.islice(rows, chunk)]:
+            cur.executemany(sql, batch)
