@@ -186,8 +186,16 @@ class Alert(RegionScoped):
     threshold = models.DecimalField("阈值", max_digits=18, decimal_places=2)
     risk = models.CharField("提示的风险类型", max_length=30, blank=True, default="")
     evidence = models.JSONField("依据（部门数据的行号）", default=list, blank=True)  # [行号, …], latest first
+    # the next three are never looked up by alert in daily work (only when a file, user or lead is
+    # deleted): no index, so that a run writing tens of thousands of alerts maintains three fewer
     evidence_file = models.ForeignKey(
-        FeedFile, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="依据文件"
+        FeedFile,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="依据文件",
+        db_index=False,
     )
     raised_on = models.DateField("预警日期", db_index=True)
     due_on = models.DateField("核实期限")
@@ -196,12 +204,22 @@ class Alert(RegionScoped):
     )
     verified_on = models.DateField("核实日期", null=True, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     verifier_name = models.CharField("核实人", max_length=150, blank=True, default="")
     note = models.TextField("核实说明", blank=True, default="")
     lead = models.ForeignKey(
-        "monitoring.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+        "monitoring.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+        db_index=False,
     )
 
     class Meta:
