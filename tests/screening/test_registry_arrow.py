@@ -111,3 +111,29 @@ def test_household_income_and_workers_as_the_engine_sees_them():
     assert workers[h1.pk] == 1
     slim = read_registry(XIYANG, frozenset())
     assert slim.persons.schema.names == ["id_number", "household_id"]
+
+
+@pytest.mark.django_db
+def test_ledger_income_from_its_components_to_the_fen():
+    """The ledger's components (two decimals each, stored as SQLite REAL) summed, less the business
+    expense, rounded once: the same fen as the exact decimal sum."""
+    from dixian.registry.models import Household
+
+    ids = Ids(random.Random(4))
+    h, _ = make_household("C1", [("甲", date(1980, 1, 1), True)], ids=ids, income=None)
+    parts = {
+        "wage_income": Decimal("1000.10"),
+        "business_income": Decimal("200.20"),
+        "property_income": Decimal("0.05"),
+        "transfer_income": Decimal("300.33"),
+        "business_expense": Decimal("100.01"),
+    }
+    Household.objects.filter(pk=h.pk).update(**parts)
+    h2, _ = make_household("C2", [("乙", date(1980, 1, 1), True)], ids=ids, income=None)
+    Household.objects.filter(pk=h2.pk).update(transfer_income=Decimal("0.07"))
+    reg = read_registry(XIYANG)
+    got = dict(zip(reg.households["household_id"].to_pylist(), reg.households["ledger_net_fen"].to_pylist()))
+    exact = sum(v for k, v in parts.items() if k != "business_expense") - parts["business_expense"]
+    assert got[h.pk] == int(exact * 100) == 140067
+    assert got[h2.pk] == 7
+
