@@ -132,8 +132,13 @@ def test_ledger_income_from_its_components_to_the_fen():
     h2, _ = make_household("C2", [("乙", date(1980, 1, 1), True)], ids=ids, income=None)
     Household.objects.filter(pk=h2.pk).update(transfer_income=Decimal("0.07"))
     reg = read_registry(XIYANG)
-    got = dict(zip(reg.households["household_id"].to_pylist(), reg.households["ledger_net_fen"].to_pylist()))
+    got = dict(
+        zip(
+            reg.households["household_id"].to_pylist(),
+            reg.households["ledger_net_fen"].to_pylist(),
+            strict=True,
+        )
+    )
     exact = sum(v for k, v in parts.items() if k != "business_expense") - parts["business_expense"]
     assert got[h.pk] == int(exact * 100) == 140067
     assert got[h2.pk] == 7
-
