@@ -232,6 +232,7 @@ def compile_sql(
         Population.LIFTED: "h.lifted",
         Population.MONITORED: "h.monitored",
         Population.REGISTERED: "TRUE",
+        Population.UNREGISTERED: "TRUE",
     }
     rows = "f.v, f.row_no, f.row_date"
     if rule.population == Population.UNREGISTERED:
@@ -240,23 +241,26 @@ def compile_sql(
             local += f" AND f.id IN (SELECT k FROM {only})"
         matched = (
             f"SELECT f.id AS k, NULL::BIGINT AS household_id, f.id AS id_number, f.name, f.place AS place_code, "
-            f"NULL::BIGINT AS net_income_fen, {rows} FROM {src} f ANTI JOIN persons p ON p.id_number = f.id "
-            f"WHERE {local}"
+            f"{rows} FROM {src} f ANTI JOIN persons p ON p.id_number = f.id WHERE {local}"
         )
     elif water:  # by village, to every registered household of the village
         matched = (
             f"SELECT h.household_id AS k, h.household_id, NULL::VARCHAR AS id_number, NULL::VARCHAR AS name, "
-            f"NULL::VARCHAR AS place_code, h.net_income_fen, {rows} "
-            f"FROM {src} f JOIN {households} h ON h.village_code = f.village WHERE {population[rule.population]}"
+            f"NULL::VARCHAR AS place_code, {rows} FROM {src} f JOIN {households} h ON h.village_code = f.village"
         )
     else:
         subject = SUBJECT_SQL[rule.subject].format(as_of=as_of_sql)
-        key = "p.id_number" if rule.group_by == GroupBy.PERSON else "h.household_id"
+        key = "p.id_number" if rule.group_by == GroupBy.PERSON else "p.household_id"
+        # the households are joined after grouping (a million groups, not every matched row), unless
+        # the subject needs them on each row
+        by_row = (
+            "JOIN households h ON h.household_id = p.household_id "
+            if rule.subject == Subject.ONLY_WORKER
+            else ""
+        )
         matched = (
-            f"SELECT {key} AS k, h.household_id, p.id_number, NULL::VARCHAR AS name, NULL::VARCHAR AS place_code, "
-            f"h.net_income_fen, {rows} FROM {src} f JOIN {persons} p ON p.id_number = f.id "
-            f"JOIN households h ON h.household_id = p.household_id "
-            f"WHERE {population[rule.population]} AND {subject}"
+            f"SELECT {key} AS k, p.household_id, p.id_number, NULL::VARCHAR AS name, NULL::VARCHAR AS place_code, "
+            f"{rows} FROM {src} f JOIN {persons} p ON p.id_number = f.id {by_row}WHERE {subject}"
         )
 
     # 3. group, compare
@@ -275,7 +279,7 @@ def compile_sql(
             c = Decimal(t["const"])
             terms.append(_lit(c * 100 if rule.measure else c))
         elif t["of"] == "household_net_income":
-            terms.append(f"CAST({_lit(factor)} AS DECIMAL(9,4)) * any_value(net_income_fen)")
+            terms.append(f"CAST({_lit(factor)} AS DECIMAL(9,4)) * h.net_income_fen")
     if terms:
         threshold = f"list_min([{', '.join(terms)}])" if len(terms) > 1 else terms[0]
         cmp = ">" if rule.comparison == Comparison.GT else ">="
@@ -283,9 +287,13 @@ def compile_sql(
         threshold, cmp = "0", ">"
     prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
     rows_from = matched_table or f"({matched})"
-    hits = (
+    grouped = (
         f"SELECT k, any_value(household_id) AS household_id, any_value(place_code) AS place_code, "
-        f"{agg} AS value, {threshold} AS threshold FROM {rows_from} m GROUP BY k"
+        f"{agg} AS value FROM {rows_from} m GROUP BY k"
+    )
+    hits = (
+        f"SELECT g.k, g.household_id, g.place_code, g.value, {threshold} AS threshold FROM ({grouped}) g "
+        f"LEFT JOIN households h ON h.household_id = g.household_id WHERE {population[rule.population]}"
     )
     if with_threshold:
         hits = f"SELECT * FROM ({hits}) WHERE value {cmp} threshold"
