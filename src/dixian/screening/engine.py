@@ -240,14 +240,11 @@ def compile_sql(
         if only:
             local += f" AND f.id IN (SELECT k FROM {only})"
         matched = (
-            f"SELECT f.id AS k, NULL::BIGINT AS household_id, f.id AS id_number, f.name, f.place AS place_code, "
-            f"{rows} FROM {src} f ANTI JOIN persons p ON p.id_number = f.id WHERE {local}"
+            f"SELECT f.id AS k, f.name, f.place AS place_code, {rows} "
+            f"FROM {src} f ANTI JOIN persons p ON p.id_number = f.id WHERE {local}"
         )
     elif water:  # by village, to every registered household of the village
-        matched = (
-            f"SELECT h.household_id AS k, h.household_id, NULL::VARCHAR AS id_number, NULL::VARCHAR AS name, "
-            f"NULL::VARCHAR AS place_code, {rows} FROM {src} f JOIN {households} h ON h.village_code = f.village"
-        )
+        matched = f"SELECT h.household_id AS k, {rows} FROM {src} f JOIN {households} h ON h.village_code = f.village"
     else:
         subject = SUBJECT_SQL[rule.subject].format(as_of=as_of_sql)
         key = "p.id_number" if rule.group_by == GroupBy.PERSON else "p.household_id"
@@ -258,9 +255,12 @@ def compile_sql(
             if rule.subject == Subject.ONLY_WORKER
             else ""
         )
+        # the person as the row number of the registry's table (``pid``), not the ID number's text:
+        # millions of matched rows stay a few hundred MB, within DuckDB's memory without spilling
+        household = ", p.household_id" if rule.group_by == GroupBy.PERSON else ""
         matched = (
-            f"SELECT {key} AS k, p.household_id, p.id_number, NULL::VARCHAR AS name, NULL::VARCHAR AS place_code, "
-            f"{rows} FROM {src} f JOIN {persons} p ON p.id_number = f.id {by_row}WHERE {subject}"
+            f"SELECT {key} AS k{household}, p.pid, {rows} "
+            f"FROM {src} f JOIN {persons} p ON p.id_number = f.id {by_row}WHERE {subject}"
         )
 
     # 3. group, compare
@@ -287,10 +287,13 @@ def compile_sql(
         threshold, cmp = "0", ">"
     prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
     rows_from = matched_table or f"({matched})"
-    grouped = (
-        f"SELECT k, any_value(household_id) AS household_id, any_value(place_code) AS place_code, "
-        f"{agg} AS value FROM {rows_from} m GROUP BY k"
-    )
+    if rule.population == Population.UNREGISTERED:
+        household, place = "NULL::BIGINT", "any_value(place_code)"
+    elif rule.group_by == GroupBy.PERSON and not water:
+        household, place = "any_value(household_id)", "NULL::VARCHAR"
+    else:
+        household, place = "k", "NULL::VARCHAR"
+    grouped = f"SELECT k, {household} AS household_id, {place} AS place_code, {agg} AS value FROM {rows_from} m GROUP BY k"
     hits = (
         f"SELECT g.k, g.household_id, g.place_code, g.value, {threshold} AS threshold FROM ({grouped}) g "
         f"LEFT JOIN households h ON h.household_id = g.household_id WHERE {population[rule.population]}"
@@ -346,13 +349,25 @@ def run_rule(
     if con.execute("SELECT count(*) FROM hits").fetchone()[0] == 0:
         con.execute("DROP TABLE matched")
         return []
+    # the hits' ID numbers (through the registry's row numbers, or the feed's own for people not
+    # registered), names (people not registered) and evidence row numbers, latest first
+    evidence = f"list_slice(list(m.row_no ORDER BY m.row_date DESC, m.row_no), 1, {EVIDENCE_ROWS})"
+    if rule.population == Population.UNREGISTERED:
+        lists = (
+            "SELECT k, list_sort(list_distinct(list(k))) AS ids, list_sort(list_distinct(list(m.name))) AS names, "
+            f"{evidence} AS ev FROM matched m SEMI JOIN hits USING (k) GROUP BY k"
+        )
+    elif SPECS[rule.feed_type].id_column is None:
+        lists = f"SELECT k, []::VARCHAR[] AS ids, []::VARCHAR[] AS names, {evidence} AS ev FROM matched m SEMI JOIN hits USING (k) GROUP BY k"
+    else:
+        lists = (
+            "SELECT m.k, list_sort(list_distinct(list(p.id_number))) AS ids, []::VARCHAR[] AS names, "
+            f"{evidence} AS ev FROM matched m SEMI JOIN hits USING (k) JOIN persons p ON p.pid = m.pid GROUP BY m.k"
+        )
     rows = con.execute(
         "SELECT h.subject_key, h.household_id, h.place_code, h.value, h.threshold, "
         "to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(l.ev, [])) FROM hits h "
-        "LEFT JOIN (SELECT k, list_sort(list_distinct(list(id_number))) AS ids, "
-        "list_sort(list_distinct(list(name))) AS names, "
-        f"list_slice(list(row_no ORDER BY row_date DESC, row_no), 1, {EVIDENCE_ROWS}) AS ev "
-        "FROM matched SEMI JOIN hits USING (k) GROUP BY k) l USING (k) ORDER BY h.subject_key"
+        f"LEFT JOIN ({lists}) l USING (k) ORDER BY h.subject_key"
     ).fetchall()
     con.execute("DROP TABLE matched")
     return [
@@ -398,8 +413,8 @@ def attach_registry(con, registry: Registry) -> None:
     birth = "TRY_CAST(birth_date AS DATE)" if "birth_date" in names else "NULL::DATE"
     works = "works = 1" if "works" in names else "FALSE"
     con.execute(
-        f"CREATE TEMP TABLE persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works "
-        "FROM persons_arrow"
+        f"CREATE TEMP TABLE persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works, "
+        "CAST(row_number() OVER () AS INTEGER) AS pid FROM persons_arrow"
     )
     village = "h.village_code" if "village_code" in registry.households.schema.names else "NULL::VARCHAR"
     # the household's annual net income: its latest survey's per-capita net income × the survey's size;

@@ -305,6 +305,7 @@ def run_screening(
             rule = o.rule
             department = SPECS[rule.feed_type].department
             raised_on, due_on = as_of.isoformat(), (as_of + timedelta(days=rule.deadline_days)).isoformat()
+            run_id, rule_id, file_id = run.pk, rule.pk, o.files[0].pk if o.files else None
             new = 0
             for hit in o.hits:
                 if hit.subject_key in o.suppressed:
@@ -312,8 +313,8 @@ def run_screening(
                 c, t, v = _alert_region(hit, households, villages, county)
                 alerts.append(
                     (
-                        run.pk,
-                        rule.pk,
+                        run_id,
+                        rule_id,
                         rule.code,
                         department,
                         hit.household_id,
@@ -324,7 +325,7 @@ def run_screening(
                         to_units(rule, hit.threshold_fen),
                         rule.risk,
                         hit.evidence_json,
-                        o.files[0].pk,
+                        file_id,
                         raised_on,
                         due_on,
                         c,
