@@ -328,6 +328,7 @@ feed = load_feed(actor=Actor.cli(), feed_type="medical", path=sys.argv[1], progr
 seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
 keys = ("rows_read", "rows_refused", "ids_invalid", "rows_registered", "rows_unregistered_local", "refusals")
 print(json.dumps({"setup": t0 - t_start, "seconds": seconds, "cpu": cpu, "marks": marks,
+                  "parquet_bytes": os.path.getsize(feed.stored_path),
                   **{k: getattr(feed, k) for k in keys}}, ensure_ascii=False))
 """
 
@@ -388,6 +389,7 @@ def main() -> None:
         f"  load_feed: {seconds:.2f} s in process (+ {result['setup']:.1f} s start and django.setup()), "
         f"CPU {result['cpu']:.1f} s, peak RSS {fmt_bytes(run.peak_rss)}; {load_note()}"
     )
+    print(f"  stored Parquet: {fmt_bytes(result['parquet_bytes'])}")
     stages: dict[str, list] = {}  # the pass reports every 0.5 s under one name: summed
     for (stage, t0, _), (_, t1, peak) in zip(result["marks"], result["marks"][1:], strict=False):
         entry = stages.setdefault(stage, [0.0, 0])

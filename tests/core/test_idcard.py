@@ -355,3 +355,53 @@ def test_polars_path_is_set_based():
     source = inspect.getsource(idcard)
     assert "map_elements" not in source
     assert "map_batches" not in source
+
+
+# The bulk path reads a cell of digits only through an Int64 cast (which also takes a sign), the check
+# character as a number and the check sum from a table: the cells where those shortcuts could go wrong.
+SHORTCUT_EDGES = [
+    "11010519491231002X",
+    "11010519491231002x",
+    "１１０１０５１９４９１２３１００２Ｘ",  # full-width digits and X
+    "11010519491231002ｘ",
+    " 110105194912310038\t",
+    "110105194912310038",
+    "110105194912310037",  # wrong check digit
+    "110105194912310030",
+    "+10105194912310038",  # a sign is a bad character, never a number
+    "-10105194912310038",
+    "+110105194912310038",
+    "1101051949123100380",  # 19 digits
+    "9999999999999999999999",  # beyond Int64
+    "000000190001010010",
+    "000000189912310013",  # before 1900
+    "110105202612310011",  # after TODAY
+    "110105194902300016",  # 30 February
+    "1101X5194912310038",  # X inside
+    "X10105194912310038",
+    "11010519491231003X",  # X where a digit is due
+    "110105491231002",  # legacy 15
+    "11010549123100X",  # legacy with an X
+    "110105491231002 ",
+    "1.10105194912310E+17",
+    "110105194912310038.0",
+    "",
+    "  ",
+    "X",
+    "0",
+]
+
+
+@pytest.mark.parametrize("raw", SHORTCUT_EDGES)
+def test_check_ids_shortcuts_agree_with_parse(raw):
+    assert check_ids(pl.Series("raw", [raw], dtype=pl.String), today=TODAY).to_dicts() == [_scalar_row(raw)]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.text(alphabet="0123456789Xx+-.E １２ｘ", min_size=14, max_size=20), min_size=1, max_size=40)
+)
+def test_check_ids_digit_strings_agree_with_parse(raws):
+    assert check_ids(pl.Series("raw", raws, dtype=pl.String), today=TODAY).to_dicts() == [
+        _scalar_row(raw) for raw in raws
+    ]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from dixian.core.errors import DixianError, MoneyError, MonthError
 from dixian.core.parsing import (
+    add_money_columns,
     blank_expr,
     excel_serial_to_date,
     money_expr,
@@ -352,3 +353,60 @@ def test_parse_bool_zh_rejects(value):
         parse_bool_zh(value)
     assert exc.value.code == "invalid_bool"
     assert "是/否" in exc.value.message
+
+
+# Several columns at once: one regex over the row's cells joined by "|" picks the rows whose cells are
+# all plain amounts or blank; every other row takes the full parse in all its columns.
+MONEY_EDGES = [
+    "1234",
+    "1234.5",
+    "1234.56",
+    "1234.565",
+    "１２３４.５",  # full-width
+    "12,000.00",
+    "¥1,000",
+    "￥ 5 元",
+    "-5",
+    "−0",
+    "+3",
+    "",
+    "  ",
+    None,
+    "abc",
+    "5|6",  # a separator inside a cell
+    "|",
+    "1e3",
+    ".5",
+    "5.",
+    "999999999999.99",
+    "1000000000000",
+    "0001",
+]
+
+
+def test_add_money_columns_rows_agree_with_parse_money():
+    n = len(MONEY_EDGES)
+    # every edge beside every other one, and beside plain amounts
+    frame = pl.DataFrame(
+        {
+            "a": [MONEY_EDGES[i % n] for i in range(n * n)],
+            "b": [MONEY_EDGES[i // n] for i in range(n * n)],
+            "c": ["12.5"] * (n * n),
+        },
+        schema={"a": pl.String, "b": pl.String, "c": pl.String},
+    )
+    out = add_money_columns(frame, {"a": "A", "b": "B", "c": "C"})
+    for col in "abc":
+        assert out[col.upper()].to_list() == [_money_or_none(v) for v in frame[col]]
+    single = add_money_columns(frame, {"a": "A"})
+    assert single["A"].to_list() == out["A"].to_list()
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(money_inputs, money_inputs, money_inputs), min_size=1, max_size=30))
+def test_add_money_columns_several_agree_with_parse_money(rows):
+    frame = pl.DataFrame(rows, schema={"a": pl.String, "b": pl.String, "c": pl.String}, orient="row")
+    out = add_money_columns(frame, {"a": "a", "b": "_b", "c": "c"})
+    assert out["a"].to_list() == [_money_or_none(r[0]) for r in rows]
+    assert out["_b"].to_list() == [_money_or_none(r[1]) for r in rows]
+    assert out["c"].to_list() == [_money_or_none(r[2]) for r in rows]

@@ -344,7 +344,8 @@ FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 # Digits only, below MONEY_MAX, at most 2 decimals: the cast to Decimal(18, 2) is then exact and equals
 # parse_money's value (nothing to round, no sign, no separators).
-_MONEY_PLAIN = r"^[0-9]{1,12}(?:\.[0-9]{1,2})?$"
+_MONEY_PLAIN_CELL = r"[0-9]{1,12}(?:\.[0-9]{1,2})?"
+_MONEY_PLAIN = f"^{_MONEY_PLAIN_CELL}$"
 _CENT_LIT = pl.lit(_CENT, dtype=pl.Decimal(3, 2))  # cents × 0.01: exact, no text in between
 # Full-width → half-width and every whitespace character removed, in one pass of single characters
 # (the same as the two steps of parse_money; a replace_many costs much less than a regex replace).
@@ -373,13 +374,23 @@ def add_money_columns(frame: FrameT, columns: dict[str, str]) -> FrameT:
         return [e for src, p in names.items() for e in build(src, lambda k, p=p: c(p + k), p)]
 
     lf = frame.lazy()
-    lf = lf.with_columns(
-        each(
-            lambda src, h, p: [
-                c(src).cast(pl.String).alias(p + "text"),
-                c(src).cast(pl.String).str.contains(_MONEY_PLAIN).fill_null(False).alias(p + "plain"),
-            ]
+    if len(columns) > 1:
+        # One regex over the row's amounts joined by "|" instead of one per column (a row holds plain
+        # amounts or blanks in every column, or its cells all take the full parse, which gives the same
+        # value for a plain cell). A "|" in a cell adds a separator, so such a row never matches.
+        joined = pl.concat_str([c(src).cast(pl.String).fill_null("") for src in columns], separator="|")
+        cell = f"(?:{_MONEY_PLAIN_CELL})?"
+        lf = lf.with_columns(
+            joined.str.contains(f"^{cell}(?:\\|{cell}){{{len(columns) - 1}}}$").alias("_money_row")
         )
+
+    def plain(src: str) -> pl.Expr:
+        if len(columns) > 1:
+            return c("_money_row")
+        return c(src).cast(pl.String).str.contains(_MONEY_PLAIN).fill_null(False)
+
+    lf = lf.with_columns(
+        each(lambda src, h, p: [c(src).cast(pl.String).alias(p + "text"), plain(src).alias(p + "plain")])
     )
     lf = lf.with_columns(
         each(
