@@ -236,3 +236,24 @@ def test_population_lifted_and_monitored(tmp_path, ids, county_admin):
     run = run_screening(actor=CLI, as_of=AS_OF, codes=["lifted_only", "monitored_only"])
     assert alerted("lifted_only", run) == {"P1"}
     assert alerted("monitored_only", run) == {"P3"}
+
+
+def test_evidence_is_the_ten_latest_rows_ties_by_row_number(tmp_path, ids):
+    """An alert keeps the row numbers (行号) of at most 10 of its rows: the latest settlement first,
+    rows of the same day in file order; rows outside the window or of other people never."""
+    h1, p1 = make_household("E1", [("甲", date(1970, 1, 1), True), ("乙", date(1972, 1, 1), True)], ids=ids)
+    other = make_household("E2", [("丙", date(1970, 1, 1), True)], ids=ids)[1]["丙"]
+    head = ["证件号码", "姓名", "结算日期", "就诊类型", "个人自付", "参保地区划代码"]
+    days = ["2026-01-05", "2026-03-01", "2026-03-01", "2025-08-01", "2026-06-30", "2026-03-01", "2025-12-31"]
+    # 行号 is the line of the file: the header is line 1
+    rows = [[other, "丙", "2026-06-29", "住院", "5.00", "140724"]]  # 行号 2: another household
+    rows += [[p1["甲"], "甲", d, "住院", "2000.00", "140724"] for d in days]  # 行号 3-9
+    rows += [[p1["乙"], "乙", d, "住院", "1000.00", "140724"] for d in ("2026-03-01", "2026-02-01")]  # 10, 11
+    rows += [[p1["乙"], "乙", "2024-01-01", "住院", "99999.00", "140724"]]  # 12: outside the 12 months
+    rows += [[p1["甲"], "甲", "2026-04-04", "住院", "1.00", "140724"] for _ in range(3)]  # 13-15
+    load(tmp_path, "medical", "m.csv", head, rows)
+    run = run_screening(actor=CLI, as_of=AS_OF, codes=["medical_registered"])
+    a = Alert.objects.get(run=run, household=h1)
+    # by date: 6-30 (7); 4-04 (13, 14, 15); 3-01 (4, 5, 8, 10); 2-01 (11); 1-05 (3); cut at 10
+    assert a.evidence == [7, 13, 14, 15, 4, 5, 8, 10, 11, 3]
+    assert a.value == 2000 * 7 + 1000 * 2 + 3 and sorted(a.id_numbers) == sorted([p1["甲"], p1["乙"]])

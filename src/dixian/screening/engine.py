@@ -225,9 +225,9 @@ def compile_sql(
         if water:
             households = f"(SELECT * FROM households WHERE household_id IN (SELECT k FROM {only}))"
         elif rule.group_by == GroupBy.PERSON:
-            persons = f"(SELECT * FROM persons WHERE id_number IN (SELECT k FROM {only}))"
+            persons = f"(SELECT *, rowid AS pid FROM persons WHERE id_number IN (SELECT k FROM {only}))"
         else:
-            persons = f"(SELECT * FROM persons WHERE household_id IN (SELECT k FROM {only}))"
+            persons = f"(SELECT *, rowid AS pid FROM persons WHERE household_id IN (SELECT k FROM {only}))"
     population = {
         Population.LIFTED: "h.lifted",
         Population.MONITORED: "h.monitored",
@@ -255,11 +255,11 @@ def compile_sql(
             if rule.subject == Subject.ONLY_WORKER
             else ""
         )
-        # the person as the row number of the registry's table (``pid``), not the ID number's text:
+        # the person as the row id of the registry's table (``pid``), not the ID number's text:
         # millions of matched rows stay a few hundred MB, within DuckDB's memory without spilling
         household = ", p.household_id" if rule.group_by == GroupBy.PERSON else ""
         matched = (
-            f"SELECT {key} AS k{household}, p.pid, {rows} "
+            f"SELECT {key} AS k{household}, p.{'rowid' if persons == 'persons' else 'pid'} AS pid, {rows} "
             f"FROM {src} f JOIN {persons} p ON p.id_number = f.id {by_row}WHERE {subject}"
         )
 
@@ -351,7 +351,10 @@ def run_rule(
         return []
     # the hits' ID numbers (through the registry's row numbers, or the feed's own for people not
     # registered), names (people not registered) and evidence row numbers, latest first
-    evidence = f"list_slice(list(m.row_no ORDER BY m.row_date DESC, m.row_no), 1, {EVIDENCE_ROWS})"
+    # the top rows by (date descending, row number ascending) as one BIGINT key per row: a top-n
+    # aggregate, cheaper than sorting each hit's whole list
+    key = "(date_diff('day', DATE '1900-01-01', m.row_date)::BIGINT << 32) + (4294967295 - m.row_no)"
+    evidence = f"list_transform(max({key}, {EVIDENCE_ROWS}), lambda x: 4294967295 - (x & 4294967295))"
     if rule.population == Population.UNREGISTERED:
         lists = (
             "SELECT k, list_sort(list_distinct(list(k))) AS ids, list_sort(list_distinct(list(m.name))) AS names, "
@@ -362,7 +365,7 @@ def run_rule(
     else:
         lists = (
             "SELECT m.k, list_sort(list_distinct(list(p.id_number))) AS ids, []::VARCHAR[] AS names, "
-            f"{evidence} AS ev FROM matched m SEMI JOIN hits USING (k) JOIN persons p ON p.pid = m.pid GROUP BY m.k"
+            f"{evidence} AS ev FROM matched m SEMI JOIN hits USING (k) JOIN persons p ON p.rowid = m.pid GROUP BY m.k"
         )
     rows = con.execute(
         "SELECT h.subject_key, h.household_id, h.place_code, h.value, h.threshold, "
@@ -413,8 +416,8 @@ def attach_registry(con, registry: Registry) -> None:
     birth = "TRY_CAST(birth_date AS DATE)" if "birth_date" in names else "NULL::DATE"
     works = "works = 1" if "works" in names else "FALSE"
     con.execute(
-        f"CREATE TEMP TABLE persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works, "
-        "CAST(row_number() OVER () AS INTEGER) AS pid FROM persons_arrow"
+        f"CREATE TEMP TABLE persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works "
+        "FROM persons_arrow"
     )
     village = "h.village_code" if "village_code" in registry.households.schema.names else "NULL::VARCHAR"
     # the household's annual net income: its latest survey's per-capita net income × the survey's size;

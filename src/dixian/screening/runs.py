@@ -22,7 +22,6 @@ from dixian.core.deployment import jurisdiction_code
 from dixian.core.errors import ValidationError
 from dixian.monitoring.policy import PolicyMissing, policy
 from dixian.screening import engine
-from dixian.screening.evidence import rows_of
 from dixian.screening.feeds import SPECS, FeedType
 from dixian.screening.models import Aggregate, Alert, AlertRule, FeedFile, ScreeningRun, Subject
 from dixian.screening.registry_arrow import RegistryRead
@@ -418,6 +417,8 @@ def replay(
         with_threshold=subjects is None,
         before_run=run.pk if run is not None else None,
     )
+    from dixian.screening.evidence import rows_of  # polars: only for replays
+
     out = {"as_of": as_of, "rules": []}
     for o in outcomes:
         rule = o.rule
