@@ -15,6 +15,7 @@ is standard enough to run on Spark SQL (docs/decisions/0007-screening-engine.md)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -324,11 +325,14 @@ def run_rule(
     subjects: list[str] | None = None,
     with_threshold: bool = True,
     source: str | None = None,
+    on_hits: Callable[[list[int]], None] | None = None,
 ) -> list[Hit]:
     """Run one compiled rule on a connection made by :func:`connect` (``source``: a table of its
     :func:`feed_sql` rows, if made beforehand): the rule's rows joined with the registry are kept in a
     temporary table, the hits grouped from it, then the hits' members and evidence row numbers.
-    ``subjects`` (``household:ID`` / ``person:证件号码``) restricts the rows."""
+    ``subjects`` (``household:ID`` / ``person:证件号码``) restricts the rows. ``on_hits`` is called
+    with the hits' household ids, on this thread, while the members and evidence are gathered (the
+    connection is then used by one other thread only)."""
     prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
     only = None
     if subjects is not None:
@@ -367,11 +371,28 @@ def run_rule(
             "SELECT m.k, list_sort(list_distinct(list(p.id_number))) AS ids, []::VARCHAR[] AS names, "
             f"{evidence} AS ev FROM matched m SEMI JOIN hits USING (k) JOIN persons p ON p.rowid = m.pid GROUP BY m.k"
         )
-    rows = con.execute(
+    sql = (
         "SELECT h.subject_key, h.household_id, h.place_code, h.value, h.threshold, "
         "to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(l.ev, [])) FROM hits h "
         f"LEFT JOIN ({lists}) l USING (k) ORDER BY h.subject_key"
-    ).fetchall()
+    )
+    if on_hits is None:
+        rows = con.execute(sql).fetchall()
+    else:  # the caller's work on the hits' households runs while DuckDB builds the lists (in a thread)
+        from concurrent.futures import ThreadPoolExecutor
+
+        ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT household_id FROM hits WHERE household_id IS NOT NULL"
+            ).fetchall()
+        ]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            lists_done = pool.submit(lambda: con.execute(sql).fetchall())
+            try:
+                on_hits(ids)
+            finally:
+                rows = lists_done.result()
     con.execute("DROP TABLE matched")
     return [
         Hit(

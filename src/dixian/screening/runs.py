@@ -157,8 +157,11 @@ def evaluate(
     with_threshold: bool = True,
     before_run: int | None = None,
     progress: Progress | None = None,
+    regions: dict | None = None,
 ) -> list[RuleOutcome]:
-    """Run the rules in force on ``as_of`` over the files loaded by ``loaded_by`` (default: all)."""
+    """Run the rules in force on ``as_of`` over the files loaded by ``loaded_by`` (default: all).
+    ``regions``, if given, receives the region codes of the hits' households (household id →
+    (county, township, village)), read while the engine gathers each rule's evidence."""
     step = progress or (lambda stage, fraction: None)
     if not AlertRule.objects.exists():
         ensure_default_rules()
@@ -177,7 +180,13 @@ def evaluate(
             outcome = RuleOutcome(rule=rule, warnings=warnings, files=files)
             if c is not None:
                 outcome.hits = engine.run_rule(
-                    con, c, as_of, registry, subjects=subjects, with_threshold=with_threshold
+                    con,
+                    c,
+                    as_of,
+                    registry,
+                    subjects=subjects,
+                    with_threshold=with_threshold,
+                    on_hits=None if regions is None else lambda ids: regions.update(household_regions(ids)),
                 )
                 fired = [h.subject_key for h in outcome.hits if _fires(c.comparison, h)]
                 outcome.suppressed = _suppressed(rule, as_of, fired, before_run=before_run)
@@ -209,25 +218,31 @@ def _fires(comparison: str, hit: engine.Hit) -> bool:
     return hit.value_fen > hit.threshold_fen
 
 
-def _regions_of(outcomes: list[RuleOutcome], county: str) -> tuple[dict, set[str]]:
-    """The region columns of the hits' households, and which insurance place codes of people not
-    registered are villages of the county: two queries for the whole run."""
+def household_regions(ids: list[int]) -> dict[int, tuple[str, str, str]]:
+    """Household id → (county, township, village) codes: one query, the ids as one parameter
+    (SQLite's json_each, PostgreSQL's array)."""
     from django.db import connection
 
-    from dixian.regions.models import Region
     from dixian.registry.models import Household
 
-    ids = list({h.household_id for o in outcomes for h in o.hits if h.household_id is not None})
-    households = {}
-    if ids:  # one query, the ids as one parameter (SQLite's json_each, PostgreSQL's array)
-        table = Household._meta.db_table
-        sql = f"SELECT id, county_code, township_code, village_code FROM {table} WHERE id "
-        with connection.cursor() as cur:
-            if connection.vendor == "postgresql":
-                cur.execute(sql + "= ANY(%s)", [ids])
-            else:
-                cur.execute(sql + "IN (SELECT value FROM json_each(%s))", [json.dumps(ids)])
-            households = {pk: (c, t, v) for pk, c, t, v in cur.fetchall()}
+    if not ids:
+        return {}
+    sql = f"SELECT id, county_code, township_code, village_code FROM {Household._meta.db_table} WHERE id "
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(sql + "= ANY(%s)", [list(ids)])
+        else:
+            cur.execute(sql + "IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))])
+        return {pk: (c, t, v) for pk, c, t, v in cur.fetchall()}
+
+
+def _regions_of(outcomes: list[RuleOutcome], county: str, known: dict) -> tuple[dict, set[str]]:
+    """The region columns of the hits' households (those not already in ``known``), and which
+    insurance place codes of people not registered are villages of the county."""
+    from dixian.regions.models import Region
+
+    ids = {h.household_id for o in outcomes for h in o.hits if h.household_id is not None}
+    households = {**known, **household_regions([i for i in ids if i not in known])}
     places = {
         p
         for o in outcomes
@@ -287,10 +302,11 @@ def run_screening(
         raise ValidationError("只能筛查本县")
     started = time.perf_counter()
     started_at = timezone.now()
-    outcomes = evaluate(as_of=as_of, county=county, codes=codes, progress=progress)
+    known: dict = {}
+    outcomes = evaluate(as_of=as_of, county=county, codes=codes, progress=progress, regions=known)
     if progress:
         progress("写入预警", 0.92)
-    households, villages = _regions_of(outcomes, county)
+    households, villages = _regions_of(outcomes, county, known)
     with transaction.atomic():
         run = ScreeningRun.objects.create(
             county_code=county,
