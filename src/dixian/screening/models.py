@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from dixian.core.fields import WrittenJSONField
 from dixian.core.models import RegionScoped
 from dixian.screening.feeds import FeedType
 
@@ -180,12 +181,12 @@ class Alert(RegionScoped):
         "registry.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
     )
     subject_key = models.CharField("预警对象", max_length=60)  # household:ID / person:证件号码
-    id_numbers = models.JSONField("证件号码", default=list)
-    names = models.JSONField("姓名", default=list, blank=True)
+    id_numbers = WrittenJSONField("证件号码", default=list)
+    names = WrittenJSONField("姓名", default=list, blank=True)
     value = models.DecimalField("数值", max_digits=18, decimal_places=2)
     threshold = models.DecimalField("阈值", max_digits=18, decimal_places=2)
     risk = models.CharField("提示的风险类型", max_length=30, blank=True, default="")
-    evidence = models.JSONField("依据（部门数据的行号）", default=list, blank=True)  # [行号, …], latest first
+    evidence = WrittenJSONField("依据（部门数据的行号）", default=list, blank=True)  # [行号, …], latest first
     # the next three are never looked up by alert in daily work (only when a file, user or lead is
     # deleted): no index, so that a run writing tens of thousands of alerts maintains three fewer
     evidence_file = models.ForeignKey(
