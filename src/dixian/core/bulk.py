@@ -86,3 +86,40 @@ def insert_values(model, columns: list[str], rows, chunk: int = 5000) -> None:
         sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(names))})"
         while batch := [(*r, *tail) for r in itertools.islice(rows, chunk)]:
             cur.executemany(sql, batch)
+
+
+def ahead(rows, chunk: int = 2000):
+    """The items of ``rows`` (an iterable that only computes: no database access), produced by a
+    thread ahead of the consumer: building the rows in Python then overlaps a bulk insert, whose
+    database work runs with Python's lock released. Exceptions of the producer reach the consumer."""
+    import itertools
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=8)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            it = iter(rows)
+            while not stop.is_set() and (batch := list(itertools.islice(it, chunk))):
+                q.put(batch)
+            q.put(done)
+        except BaseException as exc:  # handed over to the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=produce, name="dixian-rows", daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
