@@ -62,9 +62,14 @@ print("done", round(time.perf_counter() - t, 1), flush=True)
 CLEAN = r"""
 import django
 django.setup()
+from django.db import connection
 from dixian.screening.models import Alert, ScreeningRun
-Alert.objects.all().delete()
-ScreeningRun.objects.all().delete()
+if connection.vendor == "postgresql":  # no dead rows left behind (autovacuum may be off here)
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE screening_alert, screening_screeningrun CASCADE")
+else:
+    Alert.objects.all().delete()
+    ScreeningRun.objects.all().delete()
 """
 
 RUN = r"""

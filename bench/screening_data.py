@@ -135,9 +135,9 @@ def build_registry(persons: int, seed: int = 1) -> dict:
         }
     )
     insert(Person, ps)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":  # as the ledger import does after a large import
         with connection.cursor() as cur:
-            cur.execute("ANALYZE")
+            cur.execute("VACUUM (ANALYZE) registry_household, registry_person")
     return {"ids": ids, "owner": owner, "villages": villages}
 
 
