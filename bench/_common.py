@@ -122,15 +122,10 @@ def parse_summary(stdout: str) -> dict[str, int] | None:
     return dict(zip(SUMMARY_KEYS, map(int, m.groups()), strict=True)) if m else None
 
 
-# An import in a child process with the service's progress callback timed: where the time goes, and
-# the peak RSS within each stage (a thread samples /proc/self/statm every 20 ms).
-_STAGES_CODE = r"""
-import json, os, sys, threading, time
-t_start = time.perf_counter()
-import django
-django.setup()
-from dixian.core.audit import Actor
-from dixian.registry.services import import_ledger
+# For a child process's code: its resident memory now (``rss()``) and a thread keeping the peak in
+# ``peak[0]`` (sampling /proc/self/statm every 20 ms), which the code may reset per stage.
+RSS_SAMPLER = r"""
+import os, threading, time
 page = os.sysconf("SC_PAGE_SIZE")
 def rss():
     with open("/proc/self/statm") as f:
@@ -141,6 +136,17 @@ def sample():
         peak[0] = max(peak[0], rss())
         time.sleep(0.02)
 threading.Thread(target=sample, daemon=True).start()
+"""
+
+# An import in a child process with the service's progress callback timed: where the time goes, and
+# the peak RSS within each stage.
+_STAGES_CODE = r"""
+import json, os, sys, threading, time
+t_start = time.perf_counter()
+import django
+django.setup()
+from dixian.core.audit import Actor
+from dixian.registry.services import import_ledger
 t_setup = time.perf_counter()
 marks = []
 def step(stage, fraction):
@@ -164,7 +170,7 @@ STAGE_LABELS = {
 def run_stages(path: Path, env: dict[str, str]) -> tuple[Run, list[tuple[str, float, int]]]:
     """Import ``path`` in a child process with the progress callback timed; return the run and the
     stages as ``(label, seconds, peak RSS bytes within the stage)``, ``django.setup()`` first."""
-    run = run_measured([PYTHON, "-c", _STAGES_CODE, str(path)], env).check("staged import")
+    run = run_measured([PYTHON, "-c", RSS_SAMPLER + _STAGES_CODE, str(path)], env).check("staged import")
     data = json.loads(run.stdout.strip().splitlines()[-1])
     marks = data["marks"]
     stages: dict[str, list] = {"django.setup()": [data["setup"], marks[0][3]]}

@@ -38,6 +38,7 @@ from _common import (
     GIB,
     OUT,
     PYTHON,
+    RSS_SAMPLER,
     dixian_env,
     fmt_bytes,
     fresh_dir,
@@ -308,16 +309,6 @@ import django
 django.setup()
 from dixian.core.audit import Actor
 from dixian.screening.services import load_feed
-page = os.sysconf("SC_PAGE_SIZE")
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * page
-peak = [rss()]
-def sample():
-    while True:
-        peak[0] = max(peak[0], rss())
-        time.sleep(0.02)
-threading.Thread(target=sample, daemon=True).start()
 marks = []
 t0, c0 = time.perf_counter(), time.process_time()
 def step(stage, fraction):
@@ -344,7 +335,9 @@ def load(path: Path, registry: Path, work: Path):
     data = fresh_dir(work / "load")
     shutil.copy(registry / "dixian.sqlite3", data / "dixian.sqlite3")
     shutil.copy(registry / "secret_key", data / "secret_key")
-    run = run_measured([PYTHON, "-c", _LOAD_CODE, str(path)], dixian_env(data)).check("load_feed")
+    run = run_measured([PYTHON, "-c", RSS_SAMPLER + _LOAD_CODE, str(path)], dixian_env(data)).check(
+        "load_feed"
+    )
     result = json.loads(run.stdout.strip().splitlines()[-1])
     shutil.rmtree(data)
     return result, run
