@@ -274,14 +274,21 @@ class ChildRead:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def can_read_elsewhere() -> bool:
+    """Whether the registry's tables may be read on other connections (threads, child processes):
+    another connection sees the same data only outside a transaction, and an in-memory SQLite
+    database (the test suite's) not at all."""
+    if connection.in_atomic_block:
+        return False
+    return connection.vendor != "sqlite" or sqlite_file(connection.settings_dict) is not None
+
+
 def _sqlite_child_path() -> str | None:
-    """The database file, when SQLite is read by children: outside a transaction, and only for
-    registries where the children's start (about 0.3 s) pays off."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
+    """The database file, when SQLite is read by children: where other connections may read it, and
+    only for registries where the children's start (about 0.3 s) pays off."""
+    if connection.vendor != "sqlite" or not can_read_elsewhere():
         return None
     path = sqlite_file(connection.settings_dict)
-    if path is None:
-        return None
     from dixian.registry.models import Person
 
     with connection.cursor() as cur:

@@ -24,7 +24,7 @@ from dixian.monitoring.policy import PolicyMissing, policy
 from dixian.screening import engine
 from dixian.screening.feeds import SPECS, FeedType
 from dixian.screening.models import Aggregate, Alert, AlertRule, FeedFile, ScreeningRun, Subject
-from dixian.screening.registry_arrow import RegistryRead
+from dixian.screening.registry_arrow import RegistryRead, can_read_elsewhere
 from dixian.screening.rules import ensure_default_rules, rules_in_force
 
 Progress = Callable[[str, float], None]
@@ -168,7 +168,7 @@ def evaluate(
     rules = [r for r in rules_in_force(as_of) if codes is None or r.code in codes]
     step("读取在册人员", 0.05)
     # the registry is read (by other processes or threads, where it can be) while the rules are prepared
-    reading = RegistryRead(county, registry_needs(rules), parallel=_can_read_in_background())
+    reading = RegistryRead(county, registry_needs(rules), parallel=can_read_elsewhere())
     compiled = [compile_rule(rule, county, as_of, loaded_by=loaded_by) for rule in rules]
     con = engine.connect()
     outcomes = []
@@ -194,19 +194,6 @@ def evaluate(
     finally:
         con.close()
     return outcomes
-
-
-def _can_read_in_background() -> bool:
-    """Whether the registry's tables may be read on several connections at once (in threads): a
-    second connection sees the same data only outside a transaction, and an in-memory SQLite
-    database (the test suite's) not at all."""
-    from django.db import connection
-
-    from dixian.screening.registry_arrow import sqlite_file
-
-    if connection.in_atomic_block:
-        return False
-    return connection.vendor != "sqlite" or sqlite_file(connection.settings_dict) is not None
 
 
 def _fires(comparison: str, hit: engine.Hit) -> bool:
