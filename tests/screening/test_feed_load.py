@@ -15,10 +15,11 @@ import pytest
 from dixian.core.audit import Actor
 from dixian.core.errors import PermissionDenied, ValidationError
 from dixian.core.models import AuditEvent
+from dixian.core.parsing import date_expr
 from dixian.registry.models import Person
 from dixian.registry.services import import_ledger
 from dixian.screening.models import FeedFile, HeaderMapping
-from dixian.screening.services import date_expr, load_feed, save_mapping
+from dixian.screening.services import load_feed, save_mapping
 
 from ledgers import basic_rows, make_id, write_csv
 

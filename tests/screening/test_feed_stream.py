@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from dixian.core import idcard
@@ -20,7 +21,7 @@ from dixian.core.errors import IdNumberError, MoneyError, ValidationError
 from dixian.core.parsing import parse_money
 from dixian.registry.models import Person
 from dixian.registry.services import import_ledger
-from dixian.screening import services
+from dixian.screening import evidence, feedpass, services
 from dixian.screening.feeds import SPECS
 from dixian.screening.models import FeedFile
 from dixian.screening.services import load_feed, save_mapping
@@ -161,7 +162,7 @@ def expected(rows: list[list[str]], registered: set[str]) -> dict:
                 reason = reason or f"{c}不是有效金额"
         if reason:
             refusals[reason] = refusals.get(reason, 0) + 1
-            if len(samples) < services.SAMPLES:
+            if len(samples) < feedpass.SAMPLES:
                 samples.append({"line": line, "reason": reason, **{c: cell[c] for c in SPEC.required}})
             continue
         accepted.append((line, number, settled, amounts, cell))
@@ -285,45 +286,55 @@ def test_unreadable_files_are_refused_and_leave_nothing(tmp_path, registry, sett
 
 
 def test_stored_rows_of_a_parquet_feed(tmp_path, registry):
-    """A Parquet feed with typed columns (dates, numbers) is read as text like the others."""
+    """A Parquet feed with typed columns (dates, numbers) is read as text like the others. The ID
+    number as written is stored only where it differs from the normalised one; the evidence shows it
+    as written either way."""
+    legacy = next(n for n in registry if n[6:8] == "19")
+    n15 = legacy[:6] + legacy[8:17]
     frame = pl.DataFrame(
         {
-            "证件号码": [registry[0], "bad"],
-            "结算日期": [date(2026, 3, 1), date(2026, 3, 2)],
-            "个人自付": [Decimal("12.50"), Decimal("1")],
-            "医疗总费用": [100, 200],
+            "证件号码": [registry[0], "bad", n15],
+            "结算日期": [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)],
+            "个人自付": [Decimal("12.50"), Decimal("1"), Decimal("2")],
+            "医疗总费用": [100, 200, 300],
         }
     )
     frame.write_parquet(tmp_path / "m.parquet")
     feed = load_feed(actor=CLI, feed_type="medical", path=tmp_path / "m.parquet")
-    assert (feed.rows_read, feed.rows_refused, feed.refusals) == (2, 1, {"证件号码无效": 1})
+    assert (feed.rows_read, feed.rows_refused, feed.refusals) == (3, 1, {"证件号码无效": 1})
     stored = pl.read_parquet(feed.stored_path)
     assert stored.row(0, named=True) == {
         "行号": 2,
         "证件号码_规范": registry[0],
         **dict.fromkeys(SPEC.columns),
-        "证件号码": registry[0],
+        "证件号码": None,  # the same as 证件号码_规范
         "结算日期": date(2026, 3, 1),
         "个人自付": Decimal("12.50"),
         "医疗总费用": Decimal("100.00"),
     }
+    assert stored.row(1, named=True)["证件号码_规范"] == legacy
+    assert stored.row(1, named=True)["证件号码"] == n15
+    shown = evidence.rows_of(feed, [4, 2])
+    assert [(r["行号"], r["证件号码"]) for r in shown] == [("4", n15), ("2", registry[0])]
 
 
-def test_the_load_streams_without_in_memory_fallback(tmp_path, registry):
-    """Every node of the load's plan runs in the streaming engine (a whole-column function, such as
-    replace_strict was in add_id_columns, would hold the whole file in memory)."""
-    path = write_feed(tmp_path / "f.csv", generated_rows(10, registry))
-    source, _ = services._scan(path, tmp_path / "scratch.csv", "utf8")
-    plan = services._plan(source, SPEC, {}, "医保局", "medical", "140724000000", services._registered_ids())
-    sinks = [plan.accepted.sink_parquet(tmp_path / "a.parquet", lazy=True)]
-    sinks += [f.sink_parquet(tmp_path / f"{i}.parquet", lazy=True) for i, f in enumerate(plan.figures)]
-    graph = pl.collect_all(sinks, lazy=True).show_graph(
-        engine="streaming", plan_stage="physical", raw_output=True
-    )
-    nodes = re.findall(r'\[label="([^"\\]*)[^\]]*\]', graph)
-    assert "multi-scan[csv]" in [n.split("\\n")[0] for n in nodes] and graph.count("multi-scan[csv]") == 1
-    fallback = re.findall(r'\[label="([^"\\]*)[^\]]*fillcolor="0\.0 0\.3 1\.0"', graph)
-    assert fallback == []
+def test_small_batches_and_row_groups_keep_every_row_and_its_line(tmp_path, registry, monkeypatch):
+    """The pass reads, checks and writes the file a batch at a time (memory bounded by a few batches):
+    with batches of a few kilobytes and row groups of 1,000 rows, every row keeps its line number,
+    the figures are those of a plain count, and the stored file has many row groups."""
+    monkeypatch.setattr(feedpass, "CSV_BLOCK", 1 << 12)
+    monkeypatch.setattr(feedpass, "ROW_GROUP", 1000)
+    rows = generated_rows(6_000, registry)
+    path = write_feed(tmp_path / "f.csv", rows)
+    want = expected(rows, set(registry))
+    batches = [task() for task in feedpass.csv_batches(path, HEAD)]
+    assert len(batches) > 50 and sum(b.num_rows for b in batches) == len(rows)
+    feed = load_feed(actor=CLI, feed_type="medical", path=path)
+    assert feed.refusals == want["refusals"] and feed.samples == want["samples"]
+    assert (feed.rows_registered, feed.rows_unregistered_local) == (want["hits"], want["local"])
+    stored = pq.ParquetFile(feed.stored_path)
+    assert stored.metadata.num_row_groups == -(-len(want["accepted"]) // 1000)
+    assert pl.read_parquet(feed.stored_path)["行号"].to_list() == [a[0] for a in want["accepted"]]
 
 
 @pytest.mark.parametrize("where", ["progress", "audit"])

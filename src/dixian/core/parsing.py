@@ -465,3 +465,57 @@ def add_money_columns(frame: FrameT, columns: dict[str, str]) -> FrameT:
     )
     lf = lf.drop(pl.selectors.starts_with("_money_"))
     return lf if isinstance(frame, pl.LazyFrame) else lf.collect()
+
+
+# --------------------------------------------------------------------------- dates (bulk)
+
+_DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S"]
+
+
+def date_expr(col: str) -> pl.Expr:
+    """A text column of dates in the usual spellings (or Excel serial numbers) as Date; null if not a date."""
+    return pl.col(col).map_batches(_date_column, return_dtype=pl.Date, is_elementwise=True).alias(col)
+
+
+def _date_column(series: pl.Series) -> pl.Series:
+    return add_date_columns(series.to_frame("v"), {"v": "v"}).to_series().alias(series.name)
+
+
+def add_date_columns(frame: FrameT, columns: dict[str, str]) -> FrameT:
+    """Add Date columns read as by :func:`date_expr` (``{text column: output column}``).
+
+    The first spelling (2024-05-01, what most files hold) is tried on every cell, the others only on
+    the cells it did not read (the others are null for them, which costs little). In stages of
+    ``with_columns`` so that each intermediate is computed once; no Python: a lazy frame keeps streaming.
+    """
+    lf = frame.lazy()
+    first = {src: f"_date_first_{i}" for i, src in enumerate(columns)}
+    rest = {src: f"_date_rest_{i}" for i, src in enumerate(columns)}
+    lf = lf.with_columns(
+        pl.col(src).cast(pl.String).str.strip_chars().alias(rest[src]) for src in columns
+    ).with_columns(
+        pl.col(rest[src]).str.strptime(pl.Date, _DATE_FORMATS[0], strict=False, cache=False).alias(first[src])
+        for src in columns
+    )
+    lf = lf.with_columns(
+        pl.when(pl.col(first[src]).is_null()).then(pl.col(rest[src])).alias(rest[src]) for src in columns
+    )
+
+    def later(text: pl.Expr) -> list[pl.Expr]:
+        # an Excel serial number, "45413" or "45413.0" (extract, not replace: it costs less on the
+        # many null cells)
+        serial = text.str.extract(r"(?s)^(.*?)(?:\.0+)?$", 1).cast(pl.Int32, strict=False)
+        from_serial = (
+            pl.when(serial.is_between(20000, 80000))
+            .then((pl.lit(dt.date(1899, 12, 30)) + pl.duration(days=serial)).cast(pl.Date))
+            .otherwise(None)
+        )
+        return [
+            *(text.str.strptime(pl.Date, fmt, strict=False, cache=False) for fmt in _DATE_FORMATS[1:]),
+            from_serial,
+        ]
+
+    lf = lf.with_columns(
+        pl.coalesce(pl.col(first[src]), *later(pl.col(rest[src]))).alias(out) for src, out in columns.items()
+    ).drop(*first.values(), *rest.values())
+    return lf if isinstance(frame, pl.LazyFrame) else lf.collect()

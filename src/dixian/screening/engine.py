@@ -156,6 +156,17 @@ def window_start(rule: CompiledRule, as_of: date) -> date | None:
     return None
 
 
+def stored_rows_sql(files: list[str], spec) -> str:
+    """The stored rows of a department's files, as a FROM item. The ID number as written is stored
+    only where it differs from the normalised one (decision 0010): it is filled in here, and DuckDB
+    computes it only for a query that uses it."""
+    source = f"read_parquet([{', '.join(_lit(p) for p in files)}])"
+    if not spec.id_column:
+        return source
+    raw = _q(spec.id_column)
+    return f"(SELECT * REPLACE (coalesce({raw}, {_q('证件号码_规范')}) AS {raw}) FROM {source})"
+
+
 def feed_sql(rule: CompiledRule, as_of: date) -> str:
     """The feed's rows that the rule looks at, with only what the later steps need: ``row_no``,
     ``row_date``, ``v`` (the measure: fen, days or 1), ``id`` (or ``village`` for water), and for people
@@ -164,8 +175,7 @@ def feed_sql(rule: CompiledRule, as_of: date) -> str:
     as_of_sql = _date_lit(as_of)
     date_col = spec.dates[0]
     id_col = "证件号码_规范" if spec.id_column else None
-    files = ", ".join(_lit(p) for p in rule.files)
-    base = f"SELECT * FROM read_parquet([{files}]) WHERE {_q(date_col)} <= {as_of_sql}"
+    base = f"SELECT * FROM {stored_rows_sql(rule.files, spec)} WHERE {_q(date_col)} <= {as_of_sql}"
     if rule.latest_only:  # each person's (village's) latest row first, then the filters
         key = _q(id_col) if id_col else _q("区划代码")
         base = (
@@ -177,12 +187,12 @@ def feed_sql(rule: CompiledRule, as_of: date) -> str:
     if start is not None:
         where.append(f"f.{_q(date_col)} >= {_date_lit(start)}")
     if rule.aggregate == Aggregate.NEW and rule.previous_files:
-        prev = ", ".join(_lit(p) for p in rule.previous_files)
+        prev = stored_rows_sql(rule.previous_files, spec)
         key_cols = [id_col or "区划代码", date_col] + sorted(
             {c["column"] for c in _flat(rule.filters)} - {id_col or "区划代码", date_col}
         )
         on = " AND ".join(f"o.{_q(c)} IS NOT DISTINCT FROM f.{_q(c)}" for c in key_cols)
-        where.append(f"NOT EXISTS (SELECT 1 FROM read_parquet([{prev}]) o WHERE {on})")
+        where.append(f"NOT EXISTS (SELECT 1 FROM {prev} o WHERE {on})")
     measure = "1"
     if rule.measure:
         measure = f"CAST(CAST(f.{_q(rule.measure)} AS DECIMAL(18,2)) * 100 AS BIGINT)"

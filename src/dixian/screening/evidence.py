@@ -21,12 +21,10 @@ def rows_of(feed_file, row_numbers: list[int]) -> list[dict]:
         return []
     spec = SPECS[feed_file.feed_type]
     cols = ["行号", *spec.columns]
-    frame = (
-        pl.scan_parquet(feed_file.stored_path)
-        .filter(pl.col("行号").is_in([int(n) for n in row_numbers]))
-        .select([pl.col(c).cast(pl.Utf8) for c in cols])
-        .collect()
-    )
+    rows = pl.scan_parquet(feed_file.stored_path).filter(pl.col("行号").is_in([int(n) for n in row_numbers]))
+    if spec.id_column:  # stored only where it differs from the normalised number (decision 0010)
+        rows = rows.with_columns(pl.coalesce(spec.id_column, "证件号码_规范").alias(spec.id_column))
+    frame = rows.select([pl.col(c).cast(pl.Utf8) for c in cols]).collect()
     by_row = {r["行号"]: r for r in frame.iter_rows(named=True)}
     out = []
     for n in row_numbers:
