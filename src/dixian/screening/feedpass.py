@@ -12,6 +12,7 @@ batches and one row group.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import queue
@@ -39,6 +40,7 @@ ROW_GROUP = 1 << 20  # rows per row group of the stored Parquet
 BATCH_ROWS = 200_000  # rows per batch from .xlsx and .parquet files
 QUOTES_FOUND = 10_000  # quotes in a chunk found one by one; with more, its every byte is read
 PENDING = 3  # batches read or being checked ahead of the one being written
+BUFFERS = PENDING + 4  # chunk buffers: queued, being parsed (2), being filled, spare
 ACCEPTED = 255  # the refusal code of an accepted row
 # The stored Parquet's codec: lz4 costs about a third of zstd's CPU for a file about 1.5 × as large;
 # DuckDB reads either (see decision 0010).
@@ -60,12 +62,12 @@ def csv_header(path: Path) -> list[str]:
     return next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
 
 
-def _record_end(data: bytes) -> int:
+def _record_end(data: bytes | bytearray, size: int) -> int:
     """The end of the last whole record in ``data`` (which starts at a record's start): the index
     after its newline, -1 if there is none. Quotes are read as Arrow's CSV parser reads them (see
     fastcheck.last_record_end, which reads every byte: used when a chunk holds many quotes); a chunk
-    with few quotes is settled from their positions (found by memchr) alone."""
-    cut = data.rfind(b"\n")
+    with few quotes is settled from their positions (found by memchr) alone. Reads ``data[:size]``."""
+    cut = data.rfind(b"\n", 0, size)
     if cut < 0:
         return -1
     quotes = []
@@ -73,8 +75,8 @@ def _record_end(data: bytes) -> int:
     while at >= 0:
         quotes.append(at)
         if len(quotes) > QUOTES_FOUND:
-            return int(fc.last_record_end(np.frombuffer(data, dtype=np.uint8)))
-        at = data.find(b'"', at + 1)
+            return int(fc.last_record_end(np.frombuffer(data, dtype=np.uint8, count=size)))
+        at = data.find(b'"', at + 1, cut)
     # the quoted stretches: a quote opens one at a field's start only; "" inside one is a quote
     stretches = []
     i, opened = 0, -1
@@ -90,7 +92,7 @@ def _record_end(data: bytes) -> int:
             stretches.append((opened, q))
             opened, i = -1, i + 1
     if opened >= 0:
-        stretches.append((opened, len(data)))
+        stretches.append((opened, size))
     for start, end in reversed(stretches):  # the last newline outside them
         if end < cut:
             break
@@ -126,14 +128,30 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[Callable[[], pa.Reco
         quoted_strings_can_be_null=False,
     )
 
-    def parser(chunk: bytes | memoryview) -> Callable[[], pa.RecordBatch]:
+    # Chunk buffers are used again once their chunk is parsed (Arrow copies the values out): fresh
+    # 32 MiB buffers cost page faults on every chunk.
+    free: queue.Queue[bytearray] = queue.Queue()
+    made = 0
+
+    def take_buffer(size: int) -> bytearray:
+        nonlocal made
+        buf = None
+        if made >= BUFFERS:
+            with contextlib.suppress(queue.Empty):  # a checking thread stopped (the pass failed)
+                buf = free.get(timeout=5)
+        if buf is None or len(buf) < size:
+            made += buf is None
+            buf = bytearray(max(size, CSV_BLOCK + (1 << 20)))
+        return buf
+
+    def parser(buf: bytearray, size: int) -> Callable[[], pa.RecordBatch]:
         def parse() -> pa.RecordBatch:
             try:
                 table = pacsv.read_csv(
-                    pa.BufferReader(pa.py_buffer(chunk)),
+                    pa.BufferReader(pa.py_buffer(memoryview(buf)[:size])),
                     # the whole chunk as one block (a block boundary inside a quoted value fails)
                     read_options=pacsv.ReadOptions(
-                        column_names=header, use_threads=False, block_size=max(len(chunk) + 1, 1 << 16)
+                        column_names=header, use_threads=False, block_size=max(size + 1, 1 << 16)
                     ),
                     parse_options=parse_options,
                     convert_options=convert_options,
@@ -142,6 +160,8 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[Callable[[], pa.Reco
                 if "UTF8" in str(exc):
                     raise NotUtf8(str(exc)) from exc
                 raise ValidationError(f"无法读取该文件：{str(exc).splitlines()[0]}") from exc
+            finally:
+                free.put(buf)
             return pa.RecordBatch.from_arrays(
                 [c.combine_chunks() for c in table.columns], names=table.column_names
             )
@@ -149,29 +169,32 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[Callable[[], pa.Reco
         return parse
 
     with path.open("rb") as f:
-        data = f.read(CSV_BLOCK)
-        if data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
-        while (end := _header_end(data)) < 0:
+        head = f.read(CSV_BLOCK)
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        while (end := _header_end(head)) < 0:
             more = f.read(CSV_BLOCK)
             if not more:
                 return
-            data += more
-        data = data[end:]
+            head += more
+        carry = head[end:]
         while True:
-            more = f.read(CSV_BLOCK)
-            if more:
-                data = data + more if data else more
-            if not more:
-                if data:
-                    yield parser(data)
+            buf = take_buffer(len(carry) + CSV_BLOCK)
+            buf[: len(carry)] = carry
+            view = memoryview(buf)
+            got = f.readinto(view[len(carry) : len(carry) + CSV_BLOCK])
+            size = len(carry) + got
+            if not got:
+                if size:
+                    yield parser(buf, size)
                 return
-            end = _record_end(data)
-            if end < 0:
+            end = _record_end(buf, size)
+            carry = bytes(view[max(end, 0) : size])
+            del view
+            if end < 0:  # no record ends in it (a huge quoted value): read on
+                free.put(buf)
                 continue
-            view = memoryview(data)
-            yield parser(view[:end])
-            data = bytes(view[end:])
+            yield parser(buf, end)
 
 
 def frame_batches(lf: pl.LazyFrame) -> Iterator[Callable[[], pa.RecordBatch]]:
