@@ -18,6 +18,7 @@ from dixian.core.models import AuditEvent
 from dixian.core.parsing import date_expr
 from dixian.registry.models import Person
 from dixian.registry.services import import_ledger
+from dixian.screening import services
 from dixian.screening.models import FeedFile, HeaderMapping
 from dixian.screening.services import load_feed, save_mapping
 
@@ -82,6 +83,36 @@ def test_same_file_twice_is_refused(tmp_path, registry):
     with pytest.raises(ValidationError, match="已于.*加载过"):
         load_feed(actor=CLI, feed_type="medical", path=path)
     assert FeedFile.objects.count() == 1
+
+
+def test_same_file_is_refused_before_the_pass(tmp_path, registry, monkeypatch):
+    """A kept original of the same size and ends: the checksum first, and no pass over the file. A file
+    that only looks the same (one byte differs in the middle) is loaded; a duplicate whose kept
+    original is gone is still refused, after the pass."""
+    rows = [[registry["万永强"], "万永强", f"2026-03-{d:02d}", "住院", "1", "1", ""] for d in range(1, 29)]
+    path = medical_file(tmp_path / "a.csv", rows)
+    first = load_feed(actor=CLI, feed_type="medical", path=path)
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("the pass ran")
+
+    with monkeypatch.context() as m:
+        m.setattr(services, "_run", no_pass)
+        with pytest.raises(ValidationError, match="已于.*加载过"):
+            load_feed(actor=CLI, feed_type="medical", path=path)
+    data = bytearray(path.read_bytes())
+    middle = next(i for i in range(len(data) // 2, len(data)) if chr(data[i]) in "12345678")
+    data[middle] += 1  # another digit
+    look_alike = tmp_path / "b.csv"
+    look_alike.write_bytes(bytes(data))
+    assert look_alike.stat().st_size == path.stat().st_size
+    monkeypatch.setattr(services, "SAME_BYTES", 16)
+    second = load_feed(actor=CLI, feed_type="medical", path=look_alike)
+    assert second.sha256 != first.sha256
+    Path(first.original_path).unlink()
+    with pytest.raises(ValidationError, match="已于.*加载过"):
+        load_feed(actor=CLI, feed_type="medical", path=path)
+    assert FeedFile.objects.count() == 2
 
 
 def test_header_mapping_once_per_department(tmp_path, registry):

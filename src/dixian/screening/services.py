@@ -198,7 +198,10 @@ def load_feed(
     registered = _registered_keys() if spec.id_column else np.zeros(0, dtype=np.int64)
     encoding = _csv_encoding(path) if suffix in (".csv", ".txt") else ""
     # The checksum and the copy of the original (both mostly outside Python) run while the file is read.
-    # A file already loaded is therefore refused after the pass, not before it.
+    # A file already loaded is refused before the pass when a kept original looks the same (same size,
+    # same first and last bytes): then its checksum is computed first. Otherwise after the pass.
+    if _looks_loaded(feed_type, path):
+        _refuse_if_loaded(feed_type, file_sha256(path))
     checksum = _Background(file_sha256, path)
     copy = _Background(shutil.copyfile, path, original_part)
     renamed: list[Path] = []
@@ -220,11 +223,7 @@ def load_feed(
                 raise ValidationError(f"无法读取该文件：{str(exc).splitlines()[0]}") from exc
         step("校验和", 0.9)
         sha = checksum.result()
-        earlier = FeedFile.objects.filter(feed_type=feed_type, sha256=sha).first()
-        if earlier is not None:
-            raise ValidationError(
-                f"这个文件已于{timezone.localtime(earlier.loaded_at):%Y-%m-%d %H:%M}加载过（{earlier.file_name}），不再重复加载"
-            )
+        _refuse_if_loaded(feed_type, sha)
         step("保存", 0.95)
         copy.result()
         stored_path = out_dir / f"{sha[:16]}.parquet"
@@ -287,6 +286,41 @@ def load_feed(
             part.unlink(missing_ok=True)
     step("完成", 1.0)
     return feed
+
+
+SAME_BYTES = 1 << 16  # the first and the last bytes compared with a kept original
+
+
+def _looks_loaded(feed_type: str, path: Path) -> bool:
+    """Whether an earlier file of this type, whose original is kept, has this file's size and its first
+    and last SAME_BYTES bytes (a quick test, before the checksum tells for certain)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(SAME_BYTES)
+        f.seek(max(size - SAME_BYTES, 0))
+        tail = f.read(SAME_BYTES)
+    for original in FeedFile.objects.filter(feed_type=feed_type).values_list("original_path", flat=True):
+        kept = Path(original)
+        try:
+            if kept.stat().st_size != size:
+                continue
+            with kept.open("rb") as f:
+                if f.read(SAME_BYTES) != head:
+                    continue
+                f.seek(max(size - SAME_BYTES, 0))
+                if f.read(SAME_BYTES) == tail:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _refuse_if_loaded(feed_type: str, sha: str) -> None:
+    earlier = FeedFile.objects.filter(feed_type=feed_type, sha256=sha).first()
+    if earlier is not None:
+        raise ValidationError(
+            f"这个文件已于{timezone.localtime(earlier.loaded_at):%Y-%m-%d %H:%M}加载过（{earlier.file_name}），不再重复加载"
+        )
 
 
 class _Background:
