@@ -135,9 +135,12 @@ def build_registry(persons: int, seed: int = 1) -> dict:
         }
     )
     insert(Person, ps)
-    if connection.vendor == "postgresql":  # as the ledger import does after a large import
-        with connection.cursor() as cur:
+    with connection.cursor() as cur:  # as the ledger import does after a large import
+        if connection.vendor == "postgresql":
             cur.execute("VACUUM (ANALYZE) registry_household, registry_person")
+        else:  # SQLite's planner then scans the county's households instead of going through an index
+            cur.execute("ANALYZE registry_household")
+            cur.execute("ANALYZE registry_person")
     return {"ids": ids, "owner": owner, "villages": villages}
 
 

@@ -220,3 +220,41 @@ def test_cli_screen_run_json(county):
     assert all(len(i) == 18 and "*" not in i for i in a["id_numbers"])
     unreg = [a for a in data["alerts"] if a["rule"] == "medical_unregistered"]
     assert unreg and all(a["household_no"] is None for a in unreg)
+
+
+def test_alerts_written_many_rows_to_a_statement_read_back_whole(county, monkeypatch):
+    """The run's alerts go to SQLite several hundred rows to an INSERT (a few to a statement here, so
+    that full and partial statements both run): every alert is written once, its JSON columns read
+    back as lists (on PostgreSQL a ``json`` column, which psycopg parses itself)."""
+    import dixian.core.bulk as bulk
+
+    monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", 9)
+    families, rows = county
+    registered, strangers, _ = independent_medical(families, rows, AS_OF)
+    assert (len(registered) + len(strangers)) % 9  # a partial last statement
+    run = run_screening(actor=CLI, as_of=AS_OF, codes=["medical_registered", "medical_unregistered"])
+    got = list(Alert.objects.filter(run=run).order_by("id"))
+    assert len(got) == run.alert_count == len(registered) + len(strangers)
+    assert len({a.subject_key for a in got}) == len(got)
+    for a in got:
+        assert isinstance(a.id_numbers, list) and a.id_numbers
+        assert isinstance(a.evidence, list) and all(isinstance(n, int) for n in a.evidence)
+        assert isinstance(a.names, list)
+    a = got[0]
+    a.note, a.evidence = "核实", [1, 2]
+    a.save()
+    a.refresh_from_db()
+    assert a.evidence == [1, 2] and a.id_numbers == got[0].id_numbers
+
+
+def test_alerts_protect_their_household_rule_and_run(county):
+    """The alert's run, rule, household and file have no foreign-key constraint in the database
+    (decision 0007), but Django still refuses to delete one that alerts point to."""
+    from django.db.models import ProtectedError
+
+    run = run_screening(actor=CLI, as_of=AS_OF, codes=["medical_registered"])
+    alert = Alert.objects.filter(run=run).select_related("household", "rule", "evidence_file").first()
+    for obj in (alert.household, alert.rule, run, alert.evidence_file):
+        with pytest.raises(ProtectedError):
+            obj.delete()
+    assert Alert.objects.filter(pk=alert.pk).exists()
