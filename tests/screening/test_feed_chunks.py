@@ -123,3 +123,29 @@ def test_chunks_with_many_quotes_are_read_byte_by_byte_alike(tmp_path, monkeypat
     path = tmp_path / "q.csv"
     path.write_bytes(data)
     assert chunked(path) == whole(data)
+
+
+def test_stored_rows_fill_in_the_id_number_as_written(tmp_path):
+    """The stored file keeps the ID number as written only where it differs from the normalised one;
+    the engine's FROM item fills it in, so a rule that filters on it sees every row."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from dixian.screening.engine import stored_rows_sql
+    from dixian.screening.feeds import SPECS
+
+    path = tmp_path / "s.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "行号": pa.array([2, 3], pa.uint32()),
+                "证件号码_规范": ["11010519491231002X", "110105194912310029"],
+                "证件号码": [None, " 11010519491231002 9"],
+            }
+        ),
+        path,
+    )
+    sql = f"SELECT 证件号码 FROM {stored_rows_sql([str(path)], SPECS['medical'])} ORDER BY 行号"
+    assert duckdb.sql(sql).fetchall() == [("11010519491231002X",), (" 11010519491231002 9",)]
+    water = f"SELECT count(*) FROM {stored_rows_sql([str(path)], SPECS['water'])}"
+    assert duckdb.sql(water).fetchall() == [(2,)]
