@@ -140,6 +140,18 @@ def needs_strip(offsets, data):
 
 
 @_jit
+def _digits(data, start, count):
+    """The number written by ``count`` ASCII digits at ``start``, or -1 if one is not a digit."""
+    v = 0
+    for j in range(start, start + count):
+        c = np.int64(data[j]) - 48
+        if c < 0 or c > 9:
+            return -1
+        v = v * 10 + c
+    return v
+
+
+@_jit
 def id_numbers(offsets, data, min_ymd, max_ymd):
     """ID numbers of 18 ASCII characters (17 digits, then a digit, X or x): FAST (LOWER_X for an x) when
     valid (birth date a real date in [min_ymd, max_ymd], check character right), BAD when not; BLANK
@@ -190,18 +202,6 @@ def id_numbers(offsets, data, min_ymd, max_ymd):
         kind[i] = LOWER_X if last == 120 else FAST
         key[i] = v * 11 + actual
     return kind, key
-
-
-@_jit
-def _digits(data, start, count):
-    """The number written by ``count`` ASCII digits at ``start``, or -1 if one is not a digit."""
-    v = 0
-    for j in range(start, start + count):
-        c = np.int64(data[j]) - 48
-        if c < 0 or c > 9:
-            return -1
-        v = v * 10 + c
-    return v
 
 
 @_jit
@@ -282,23 +282,16 @@ def money(offsets, data):
 
 @_jit
 def id_keys(offsets, data):
-    """The key of each valid 18-character ID number (see :func:`id_numbers`); -1 for any other cell."""
+    """The key (see :func:`id_numbers`) of each cell of 17 digits then a digit or X (a normalised ID
+    number; its check character is not checked); -1 for any other cell."""
     n = len(offsets) - 1
     key = np.full(n, -1, dtype=np.int64)
     for i in range(n):
         s = offsets[i]
-        e = offsets[i + 1]
-        if e - s != 18:
+        if offsets[i + 1] - s != 18:
             continue
-        v = np.int64(0)
-        ok = True
-        for j in range(17):
-            c = np.int64(data[s + j]) - 48
-            if c < 0 or c > 9:
-                ok = False
-                break
-            v = v * 10 + c
-        if not ok:
+        v = _digits(data, s, 17)
+        if v < 0:
             continue
         last = data[s + 17]
         if last == 88:

@@ -1,8 +1,9 @@
 """One pass over a department's file: read it in batches, check every cell, keep the accepted rows as
 Parquet, count the refusals and the registered persons. Used by :func:`services.load_feed`.
 
-How (decision 0010): the file is read by Arrow's multi-threaded CSV reader (or polars, for .xlsx and
-.parquet) in batches of text columns. Each batch is checked by the compiled kernels of
+How (decision 0010): a CSV file is cut into chunks at records' ends, each parsed by Arrow's CSV reader
+in the thread that checks it (an .xlsx or .parquet file is read by polars in batches), all columns as
+text. Each batch is checked by the compiled kernels of
 :mod:`dixian.core.fastcheck`, which decide the cells in their usual spelling (nearly all of them) and
 pass the others to the full parsers (the polars implementations in :mod:`dixian.core.idcard` and
 :mod:`dixian.core.parsing`), so every verdict is the one those give. Batches are checked in two threads
@@ -13,8 +14,6 @@ batches and one row group.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ import pyarrow.parquet as pq
 from dixian.core import fastcheck as fc
 from dixian.core import idcard, parsing
 from dixian.core.errors import ValidationError
+from dixian.core.files import csv_header
 
 SAMPLES = 20
 CSV_BLOCK = 1 << 26  # bytes of CSV per batch (about 750,000 rows of a medical feed)
@@ -52,14 +52,6 @@ class NotUtf8(Exception):
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def csv_header(path: Path) -> list[str]:
-    """The names of a UTF-8 CSV file's header row, as written (a leading BOM removed)."""
-    with path.open("rb") as f:
-        head = f.read(1 << 20)
-    text = head.decode("utf-8", errors="replace")
-    return next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
 
 
 def _record_end(data: bytes | bytearray, size: int) -> int:
@@ -321,8 +313,9 @@ def _text_out(arr: pa.Array, blank: np.ndarray, keep: pa.Array | None) -> pa.Arr
         if arr.offset:
             valid = np.concatenate([np.ones(arr.offset, dtype=bool), valid])
         _, offsets, data = arr.buffers()
-        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-        arr = pa.Array.from_buffers(arr.type, len(arr), [bitmap, offsets, data], offset=arr.offset)
+        arr = pa.Array.from_buffers(
+            arr.type, len(arr), [_valid_buffer(valid), offsets, data], offset=arr.offset
+        )
     if keep is not None:
         arr = arr.filter(keep)
     return arr if arr.type == pa.string() else arr.cast(pa.string())

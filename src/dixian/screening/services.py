@@ -26,7 +26,7 @@ from dixian.core import audit
 from dixian.core.audit import as_actor
 from dixian.core.deployment import jurisdiction_code
 from dixian.core.errors import ValidationError
-from dixian.core.files import file_sha256
+from dixian.core.files import csv_header, file_sha256
 from dixian.core.text import to_halfwidth
 from dixian.screening.feeds import SPECS, FeedType
 from dixian.screening.models import FeedFile, HeaderMapping
@@ -92,7 +92,7 @@ def _source(path: Path, scratch: Path, encoding: str) -> tuple[list[str], Callab
         if encoding == "gb18030":
             _transcode(path, scratch)
             path = scratch
-        return feedpass.csv_header(path), lambda cols: feedpass.csv_batches(path, cols), rows
+        return csv_header(path), lambda cols: feedpass.csv_batches(path, cols), rows
     raise ValidationError(f"不支持的文件类型“{suffix or '无扩展名'}”：请提供 .csv、.xlsx 或 .parquet 文件")
 
 
@@ -111,16 +111,7 @@ def read_headers(path: Path | str) -> list[str]:
             raise ValidationError("无法作为 Excel 读取该文件") from exc
         return [str(c) for c in sheet.to_polars().columns]
     if suffix in (".csv", ".txt"):
-        import csv
-        import io
-
-        head = path.open("rb").read(1 << 16)
-        try:
-            text = head.decode("utf-8")
-        except UnicodeDecodeError:
-            text = head.decode("gb18030", errors="ignore")
-        first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
-        return [c for c in first if c.strip()]
+        return [c for c in csv_header(path) if c.strip()]
     raise ValidationError(f"不支持的文件类型“{suffix or '无扩展名'}”：请提供 .csv、.xlsx 或 .parquet 文件")
 
 
