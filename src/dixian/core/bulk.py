@@ -92,15 +92,15 @@ def insert_values(model, columns: list[str], rows, chunk: int = 5000) -> None:
         import sqlite3
 
         one = f"({', '.join(['?'] * len(names))})"
+
+        def statement(n: int) -> str:
+            return f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * n)}"
+
         per = max(1, min(chunk, ROWS_PER_STATEMENT, _sqlite_variables(connection) // len(names)))
-        full = f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * per)}"
+        full = statement(per)
         raw = cur.cursor  # Django's SQLiteCursorWrapper, a sqlite3.Cursor
         while batch := list(itertools.islice(rows, per)):
-            sql = (
-                full
-                if len(batch) == per
-                else f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * len(batch))}"
-            )
+            sql = full if len(batch) == per else statement(len(batch))
             sqlite3.Cursor.execute(raw, sql, [v for r in batch for v in (*r, *tail)])
 
 
@@ -115,15 +115,16 @@ def _sqlite_variables(connection) -> int:
     return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
-def ahead(rows, chunk: int = 2000):
+def ahead(rows, chunk: int = 2000, depth: int = 8):
     """The items of ``rows`` (an iterable that only computes: no database access), produced by a
-    thread ahead of the consumer: building the rows in Python then overlaps a bulk insert, whose
-    database work runs with Python's lock released. Exceptions of the producer reach the consumer."""
+    thread ahead of the consumer, at most ``depth`` chunks of ``chunk`` items ahead: building the rows
+    in Python then overlaps a bulk insert, whose database work runs with Python's lock released.
+    Exceptions of the producer reach the consumer."""
     import itertools
     import queue
     import threading
 
-    q: queue.Queue = queue.Queue(maxsize=8)
+    q: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
     stop = threading.Event()
 

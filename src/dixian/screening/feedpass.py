@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import pyarrow.parquet as pq
 
 from dixian.core import fastcheck as fc
 from dixian.core import idcard, parsing
+from dixian.core.bulk import ahead
 from dixian.core.errors import ValidationError
 from dixian.core.files import csv_header
 
@@ -535,28 +535,17 @@ def run(
 ) -> Outcome:
     """Read and check the batches in two threads, and write the accepted rows to ``out`` in file order
     (this thread). ``tasks`` yields functions that give a batch (a CSV chunk is parsed by its call);
-    it is iterated in a thread of its own (for a CSV file: reading the chunks)."""
+    it is iterated in a thread of its own (core.bulk.ahead; for a CSV file: reading the chunks), at
+    most PENDING batches ahead of the writing."""
     counts = np.zeros(ACCEPTED + 1, dtype=np.int64)
     samples: list[dict] = []
     hits = local = rows = 0
     line = 2  # of the next batch's first row (the header is line 1)
     group: list[pa.RecordBatch] = []
     group_rows = 0
-    queued: queue.Queue = queue.Queue(maxsize=PENDING)
-    stop = threading.Event()
 
     def check(task: Callable[[], pa.RecordBatch], want: bool) -> Checked:
         return check_batch(task(), layout, want)
-
-    def produce(pool: ThreadPoolExecutor) -> None:
-        try:
-            for task in tasks:
-                if stop.is_set():
-                    break
-                queued.put(pool.submit(check, task, len(samples) < SAMPLES))
-        except BaseException as exc:  # handed to the writing thread
-            queued.put(exc)
-        queued.put(None)
 
     with pq.ParquetWriter(out, layout.schema, **layout.parquet_options()) as writer:
 
@@ -590,23 +579,12 @@ def run(
             on_rows(rows)
 
         with ThreadPoolExecutor(2, thread_name_prefix="feed-check") as pool:
-            producer = threading.Thread(target=produce, args=(pool,), name="feed-read", daemon=True)
-            producer.start()
-            try:
-                while (item := queued.get()) is not None:
-                    if isinstance(item, BaseException):
-                        raise item
-                    take(item.result())
-            finally:
-                stop.set()
-                while producer.is_alive():  # let the producer see the stop and end
-                    try:
-                        item = queued.get(timeout=0.1)
-                        if hasattr(item, "cancel"):
-                            item.cancel()
-                    except queue.Empty:
-                        pass
-                producer.join()
+            # the first batches give the first refused rows
+            submitted = (pool.submit(check, task, len(samples) < SAMPLES) for task in tasks)
+            # closing(): on a failure the reading thread is stopped before the pool waits for its work
+            with contextlib.closing(ahead(submitted, chunk=1, depth=PENDING)) as futures:
+                for future in futures:
+                    take(future.result())
         flush(final=True)
     by_code: dict[int | None, int] = {
         (None if code == ACCEPTED else code): int(n) for code, n in enumerate(counts) if n
