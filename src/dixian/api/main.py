@@ -1,10 +1,13 @@
 """The HTTP API (django-ninja): read-only registry for now, same services and scope as the pages."""
 
+import json
 from datetime import date
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
+from django.shortcuts import render
 from ninja import NinjaAPI, Query, Schema
+from ninja.openapi.docs import Swagger, _csrf_needed
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBasicAuth, django_auth
 
@@ -23,6 +26,21 @@ class BasicAuth(HttpBasicAuth):
         return None
 
 
+class LocalSwagger(Swagger):
+    """The docs page from ninja's own template and static files, which settings puts on the
+    template and static paths (ninja is not an installed app there, and ninja's ``Swagger`` would
+    then fall back to a page loading its script from a CDN)."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs):
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        context = {
+            "swagger_settings": json.dumps(self.settings, indent=1),
+            "api": api,
+            "add_csrf": _csrf_needed(api),
+        }
+        return render(request, self.template, context)
+
+
 api = NinjaAPI(
     title="底线 Dixian API",
     version="1",
@@ -30,6 +48,7 @@ api = NinjaAPI(
     "证件号码和电话均脱敏。",
     auth=[django_auth, BasicAuth()],
     urls_namespace="api",
+    docs=LocalSwagger(),
 )
 
 

@@ -76,7 +76,7 @@ class CompiledRule:
     previous_files: list[str] = field(default_factory=list)  # for ``new``
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     """One group over the threshold. Its member lists and evidence come from DuckDB as JSON text
     (written as is into the alert's JSON columns: no Python objects for millions of evidence cells)."""
@@ -382,7 +382,8 @@ def run_rule(
             f"{evidence} AS ev FROM matched m SEMI JOIN hits USING (k) JOIN persons p ON p.rowid = m.pid GROUP BY m.k"
         )
     sql = (
-        "SELECT h.subject_key, h.household_id, h.place_code, h.value, h.threshold, "
+        # the figures as text: Decimal("…") costs a third of DuckDB's own HUGEINT and DECIMAL conversion
+        "SELECT h.subject_key, h.household_id, h.place_code, CAST(h.value AS VARCHAR), CAST(h.threshold AS VARCHAR), "
         "to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(l.ev, [])) FROM hits h "
         f"LEFT JOIN ({lists}) l USING (k) ORDER BY h.subject_key"
     )

@@ -195,10 +195,16 @@ class Alert(RegionScoped):
     A screening run writes tens of thousands at once (50,795 for the M bench), so the table carries
     only the indexes and database constraints that daily work uses (docs/decisions/0007):
 
-    * the region columns and the status are indexed by ``Meta.indexes`` rather than ``db_index``: the
-      same B-tree indexes for the equality filters of the region scope (rule 3), without the second
-      ``varchar_pattern_ops`` index Django adds on PostgreSQL for ``LIKE``, which no query of alerts
-      uses (a city or province account's ``county_code`` prefix covers every alert of a county);
+    * the township and village columns and the status are indexed by ``Meta.indexes`` rather than
+      ``db_index``: the same B-tree indexes for the equality filters of the region scope (rule 3),
+      without the second ``varchar_pattern_ops`` index Django adds on PostgreSQL for ``LIKE``, which no
+      query of alerts uses. ``county_code`` has none: a deployment screens one county, so every alert
+      carries the same county code and an index on it never narrows a query (a city or province
+      account's prefix covers every alert of the county);
+    * the suppression window's query (a rule's alerts raised in a period) has ``(rule_code,
+      raised_on)``: a run's alerts share both, so it appends them to one key (an index on
+      ``(rule_code, subject_key, raised_on)``, used before, took each alert at a place of its own
+      and served that query by its first column only);
     * ``run``, ``rule``, ``household`` and ``evidence_file`` have no foreign-key constraint in the
       database (``db_constraint=False``): a run writes them from the run it creates in the same
       transaction, the rule it runs, the households of the registry it has just read and the file it
@@ -277,8 +283,8 @@ class Alert(RegionScoped):
         verbose_name = verbose_name_plural = "预警"
         ordering = ["due_on", "id"]
         indexes = [
-            models.Index(fields=["rule_code", "subject_key", "raised_on"]),
-            models.Index(fields=["county_code"], name="alert_county_idx"),
+            # a rule's alerts of a period (the suppression window): a run appends to one key of it
+            models.Index(fields=["rule_code", "raised_on"], name="alert_rule_raised_idx"),
             models.Index(fields=["township_code"], name="alert_township_idx"),
             models.Index(fields=["village_code"], name="alert_village_idx"),
             models.Index(fields=["status"], name="alert_status_idx"),

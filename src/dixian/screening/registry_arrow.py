@@ -214,6 +214,7 @@ for name, sql in zip(sys.argv[3::2], sys.argv[4::2]):
     conn = m.AdbcConnection(db)
     stmt = m.AdbcStatement(conn)
     stmt.set_sql_query(sql)
+    stmt.set_options(**{"adbc.sqlite.query.batch_rows": "16384"})  # not 1,024: 3M persons 0.6 s, not 0.75
     stream, _ = stmt.execute_query()
     reader = pa.RecordBatchReader._import_from_c(stream.address)
     with pa.OSFile(f"{folder}/{name}.arrow", "wb") as f, pa.ipc.new_file(f, reader.schema) as out:

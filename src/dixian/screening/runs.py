@@ -104,8 +104,8 @@ def to_units(rule: AlertRule, fen: Decimal | None) -> Decimal | None:
     if fen is None:
         return None
     if rule.measure:
-        return (fen / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-    return Decimal(fen).quantize(CENT, rounding=ROUND_HALF_UP)
+        fen = fen.scaleb(-2)  # ÷ 100, exactly
+    return fen.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass
