@@ -84,7 +84,16 @@ def test_medical_rules_equal_an_independent_count(county):
     one = got.filter(rule_code="medical_registered").first()
     assert one.value == totals[one.household.household_no]
     assert one.risk == "illness" and one.due_on == AS_OF + timedelta(days=15)
-    assert one.village_code == one.household.village_code
+    # every alert of a registered household goes to that household's township and village
+    placed = got.exclude(household=None).select_related("household")
+    for a in placed:
+        h = a.household
+        assert (a.county_code, a.township_code, a.village_code) == (
+            h.county_code,
+            h.township_code,
+            h.village_code,
+        )
+    assert len({a.village_code for a in placed}) > 1  # the generated households are in several villages
     rows = one.evidence_rows()
     assert rows and all("个人自付" in e and e["文件"] == "medical.csv" for e in rows)
     # the latest rows first, each one of this household's members in the window

@@ -15,7 +15,6 @@ is standard enough to run on Spark SQL (docs/decisions/0007-screening-engine.md)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -86,6 +85,8 @@ class Hit:
     value_fen: Decimal  # the aggregate in fen (for counts and days: the number itself)
     threshold_fen: Decimal | None
     place_code: str  # for people not registered: an insurance place code, if any
+    township_code: str = ""  # a registered household's (the region of its alert)
+    village_code: str = ""
     ids_json: str = "[]"
     names_json: str = "[]"
     evidence_json: str = "[]"
@@ -306,7 +307,9 @@ def compile_sql(
         household, place = "k", "NULL::VARCHAR"
     grouped = f"SELECT k, {household} AS household_id, {place} AS place_code, {agg} AS value FROM {rows_from} m GROUP BY k"
     hits = (
-        f"SELECT g.k, g.household_id, g.place_code, g.value, {threshold} AS threshold FROM ({grouped}) g "
+        f"SELECT g.k, g.household_id, g.place_code, g.value, {threshold} AS threshold, "
+        "coalesce(h.township_code, '') AS township_code, coalesce(h.village_code, '') AS village_code "
+        f"FROM ({grouped}) g "
         f"LEFT JOIN households h ON h.household_id = g.household_id WHERE {population[rule.population]}"
     )
     if with_threshold:
@@ -335,14 +338,12 @@ def run_rule(
     subjects: list[str] | None = None,
     with_threshold: bool = True,
     source: str | None = None,
-    on_hits: Callable[[list[int]], None] | None = None,
 ) -> list[Hit]:
     """Run one compiled rule on a connection made by :func:`connect` (``source``: a table of its
     :func:`feed_sql` rows, if made beforehand): the rule's rows joined with the registry are kept in a
     temporary table, the hits grouped from it, then the hits' members and evidence row numbers.
-    ``subjects`` (``household:ID`` / ``person:证件号码``) restricts the rows. ``on_hits`` is called
-    with the hits' household ids, on this thread, while the members and evidence are gathered (the
-    connection is then used by one other thread only)."""
+    ``subjects`` (``household:ID`` / ``person:证件号码``) restricts the rows. Each hit of a registered
+    household carries the household's township and village (from the registry's tables)."""
     prefix = "person:" if rule.group_by == GroupBy.PERSON else "household:"
     only = None
     if subjects is not None:
@@ -384,26 +385,10 @@ def run_rule(
     sql = (
         # the figures as text: Decimal("…") costs a third of DuckDB's own HUGEINT and DECIMAL conversion
         "SELECT h.subject_key, h.household_id, h.place_code, CAST(h.value AS VARCHAR), CAST(h.threshold AS VARCHAR), "
-        "to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(l.ev, [])) FROM hits h "
+        "h.township_code, h.village_code, to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(l.ev, [])) FROM hits h "
         f"LEFT JOIN ({lists}) l USING (k) ORDER BY h.subject_key"
     )
-    if on_hits is None:
-        rows = con.execute(sql).fetchall()
-    else:  # the caller's work on the hits' households runs while DuckDB builds the lists (in a thread)
-        from concurrent.futures import ThreadPoolExecutor
-
-        ids = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT household_id FROM hits WHERE household_id IS NOT NULL"
-            ).fetchall()
-        ]
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            lists_done = pool.submit(lambda: con.execute(sql).fetchall())
-            try:
-                on_hits(ids)
-            finally:
-                rows = lists_done.result()
+    rows = con.execute(sql).fetchall()
     con.execute("DROP TABLE matched")
     return [
         Hit(
@@ -412,11 +397,13 @@ def run_rule(
             value_fen=Decimal(value),
             threshold_fen=None if threshold is None else Decimal(threshold),
             place_code=place or "",
+            township_code=township,
+            village_code=village,
             ids_json=ids,
             names_json=names,
             evidence_json=evidence,
         )
-        for subject_key, household_id, place, value, threshold, ids, names, evidence in rows
+        for subject_key, household_id, place, value, threshold, township, village, ids, names, evidence in rows
     ]
 
 
@@ -440,7 +427,8 @@ def connect(*, memory_limit: str = "1200MB", threads: int | None = None):
 def attach_registry(con, registry: Registry) -> None:
     """The registry's tables on the connection: ``persons`` (a table: with its statistics DuckDB
     builds the join on the registry, not on the feed) and
-    ``households`` with each household's annual net income and number of workers."""
+    ``households`` with each household's township and village, annual net income and number of
+    workers."""
     con.register("persons_arrow", registry.persons)
     con.register("households_arrow", registry.households)
     con.register("surveys_arrow", registry.surveys)
@@ -451,11 +439,10 @@ def attach_registry(con, registry: Registry) -> None:
         f"CREATE TEMP TABLE persons AS SELECT id_number, household_id, {birth} AS birth_date, {works} AS works "
         "FROM persons_arrow"
     )
-    village = "h.village_code" if "village_code" in registry.households.schema.names else "NULL::VARCHAR"
     # the household's annual net income: its latest survey's per-capita net income × the survey's size;
     # else the ledger's (computed in the database query)
     con.execute(
-        f"""
+        """
         CREATE TEMP TABLE households AS
         WITH latest AS (
             SELECT * FROM surveys_arrow
@@ -463,7 +450,7 @@ def attach_registry(con, registry: Registry) -> None:
         ), workers AS (
             SELECT household_id, count(*) AS workers FROM persons WHERE works GROUP BY household_id
         )
-        SELECT h.household_id, {village} AS village_code,
+        SELECT h.household_id, h.township_code, h.village_code,
                h.lifted = 1 AS lifted,
                h.monitored = 1 AS monitored,
                coalesce(w.workers, 0) AS workers,

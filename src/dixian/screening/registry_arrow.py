@@ -23,7 +23,7 @@ from django.db import connection
 from dixian.screening.engine import Registry
 
 BATCH = 200_000
-NEEDS = frozenset({"birth_date", "works", "village"})
+NEEDS = frozenset({"birth_date", "works"})
 
 
 def _fen(col: str) -> str:
@@ -67,15 +67,16 @@ def _queries(county_code: str, needs: frozenset[str]) -> dict[str, Query]:
         "CASE WHEN monitoring_category <> '' THEN 1 ELSE 0 END",
         ledger_net,
     ]
+    # the township and village: the region of the household's alerts (and the water rule's villages)
+    h_cols += ["township_code", "village_code"]
     h_fields = [
         ("household_id", pa.int64()),
         ("lifted", pa.int8()),
         ("monitored", pa.int8()),
         ("ledger_net_fen", pa.int64()),
+        ("township_code", pa.string()),
+        ("village_code", pa.string()),
     ]
-    if "village" in needs:
-        h_cols.append("village_code")
-        h_fields.append(("village_code", pa.string()))
     survey_cols = ["household_id", "window_end", "id", _fen("per_capita_net"), "household_size"]
     survey_fields = [
         ("household_id", pa.int64()),
@@ -360,7 +361,7 @@ class RegistryRead:
 
 def read_registry(county_code: str, needs: frozenset[str] = NEEDS, *, parallel: bool = False) -> Registry:
     """Active persons, households and income surveys of the county, with the columns in ``needs``
-    (``birth_date``, ``works``, ``village``). ``parallel``: read the tables at once on connections of
+    (``birth_date``, ``works``). ``parallel``: read the tables at once on connections of
     their own (children for a big SQLite registry, else threads; the database does the work with
     Python's lock released) — only outside a transaction, where other connections see the same rows."""
     return RegistryRead(county_code, needs, parallel=parallel).result()

@@ -4,7 +4,6 @@ not fire."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,8 +141,6 @@ def registry_needs(rules: list[AlertRule]) -> frozenset[str]:
             needs.add("birth_date")
         if r.subject == Subject.ONLY_WORKER:
             needs.add("works")
-        if r.feed_type == FeedType.WATER:
-            needs.add("village")
     return frozenset(needs)
 
 
@@ -157,11 +154,8 @@ def evaluate(
     with_threshold: bool = True,
     before_run: int | None = None,
     progress: Progress | None = None,
-    regions: dict | None = None,
 ) -> list[RuleOutcome]:
-    """Run the rules in force on ``as_of`` over the files loaded by ``loaded_by`` (default: all).
-    ``regions``, if given, receives the region codes of the hits' households (household id →
-    (county, township, village)), read while the engine gathers each rule's evidence."""
+    """Run the rules in force on ``as_of`` over the files loaded by ``loaded_by`` (default: all)."""
     step = progress or (lambda stage, fraction: None)
     if not AlertRule.objects.exists():
         ensure_default_rules()
@@ -186,7 +180,6 @@ def evaluate(
                     registry,
                     subjects=subjects,
                     with_threshold=with_threshold,
-                    on_hits=None if regions is None else lambda ids: regions.update(household_regions(ids)),
                 )
                 fired = [h.subject_key for h in outcome.hits if _fires(c.comparison, h)]
                 outcome.suppressed = _suppressed(rule, as_of, fired, before_run=before_run)
@@ -205,46 +198,24 @@ def _fires(comparison: str, hit: engine.Hit) -> bool:
     return hit.value_fen > hit.threshold_fen
 
 
-def household_regions(ids: list[int]) -> dict[int, tuple[str, str, str]]:
-    """Household id → (county, township, village) codes: one query, the ids as one parameter
-    (SQLite's json_each, PostgreSQL's array)."""
-    from django.db import connection
-
-    from dixian.registry.models import Household
-
-    if not ids:
-        return {}
-    sql = f"SELECT id, county_code, township_code, village_code FROM {Household._meta.db_table} WHERE id "
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute(sql + "= ANY(%s)", [list(ids)])
-        else:
-            cur.execute(sql + "IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))])
-        return {pk: (c, t, v) for pk, c, t, v in cur.fetchall()}
-
-
-def _regions_of(outcomes: list[RuleOutcome], county: str, known: dict) -> tuple[dict, set[str]]:
-    """The region columns of the hits' households (those not already in ``known``), and which
-    insurance place codes of people not registered are villages of the county."""
+def _villages_of(outcomes: list[RuleOutcome], county: str) -> set[str]:
+    """Which insurance place codes of people not registered are villages of the county."""
     from dixian.regions.models import Region
 
-    ids = {h.household_id for o in outcomes for h in o.hits if h.household_id is not None}
-    households = {**known, **household_regions([i for i in ids if i not in known])}
     places = {
         p
         for o in outcomes
         for h in o.hits
         if h.household_id is None and len(p := (h.place_code or "").strip()) == 12 and p[:6] == county[:6]
     }
-    villages = set(Region.objects.filter(code__in=places, level="village").values_list("code", flat=True))
-    return households, villages
+    return set(Region.objects.filter(code__in=places, level="village").values_list("code", flat=True))
 
 
-def _alert_region(hit: engine.Hit, households: dict, villages: set[str], county: str) -> tuple[str, str, str]:
-    """(county, township, village) codes of the alert: its household's, else its insurance place's
-    village of the county, else the county alone."""
+def _alert_region(hit: engine.Hit, villages: set[str], county: str) -> tuple[str, str, str]:
+    """(county, township, village) codes of the alert: its household's (read with the registry: a
+    household of the county), else its insurance place's village of the county, else the county alone."""
     if hit.household_id is not None:
-        return households[hit.household_id]
+        return county, hit.township_code, hit.village_code
     place = (hit.place_code or "").strip()
     if place in villages:
         return county, place[:9] + "000", place
@@ -274,10 +245,9 @@ ALERT_COLUMNS = [
 ]
 
 
-def _alert_rows(outcomes: list[RuleOutcome], run_id: int, as_of: date, regions: tuple):
+def _alert_rows(outcomes: list[RuleOutcome], run_id: int, as_of: date, villages: set[str], county: str):
     """The new alerts as rows of ``ALERT_COLUMNS`` (hits not suppressed), computed only (no
     database access): a thread builds them while the rows before them are written."""
-    households, villages, county = regions
     for o in outcomes:
         rule = o.rule
         department = SPECS[rule.feed_type].department
@@ -286,7 +256,7 @@ def _alert_rows(outcomes: list[RuleOutcome], run_id: int, as_of: date, regions: 
         for hit in o.hits:
             if hit.subject_key in o.suppressed:
                 continue
-            c, t, v = _alert_region(hit, households, villages, county)
+            c, t, v = _alert_region(hit, villages, county)
             yield (
                 run_id,
                 rule_id,
@@ -324,11 +294,10 @@ def run_screening(
         raise ValidationError("只能筛查本县")
     started = time.perf_counter()
     started_at = timezone.now()
-    known: dict = {}
-    outcomes = evaluate(as_of=as_of, county=county, codes=codes, progress=progress, regions=known)
+    outcomes = evaluate(as_of=as_of, county=county, codes=codes, progress=progress)
     if progress:
         progress("写入预警", 0.92)
-    households, villages = _regions_of(outcomes, county, known)
+    villages = _villages_of(outcomes, county)
     with transaction.atomic():
         run = ScreeningRun.objects.create(
             county_code=county,
@@ -350,7 +319,7 @@ def run_screening(
                 "warnings": o.warnings,
                 "files": [f.pk for f in o.files],
             }
-        rows = _alert_rows(outcomes, run.pk, as_of, (households, villages, county))
+        rows = _alert_rows(outcomes, run.pk, as_of, villages, county)
         insert_values(Alert, ALERT_COLUMNS, ahead(rows), chunk=5000)
         run.rules = [
             {"code": o.rule.code, "id": o.rule.pk, "effective_from": o.rule.effective_from.isoformat()}
