@@ -82,8 +82,11 @@ class Hit:
 
     subject_key: str
     household_id: int | None
-    value_fen: Decimal  # the aggregate in fen (for counts and days: the number itself)
-    threshold_fen: Decimal | None
+    # the aggregate and the threshold in the rule's unit, as DuckDB's text with two decimals: yuan for
+    # money (from the exact fen, rounded half up to the fen), the number itself for counts and days
+    value: str
+    threshold: str | None  # None: not computable (no income figures, no policy value)
+    fires: bool  # the exact value over the exact threshold by the rule's comparison
     place_code: str  # for people not registered: an insurance place code, if any
     township_code: str = ""  # a registered household's (the region of its alert)
     village_code: str = ""
@@ -325,6 +328,16 @@ def _flat(conds: list) -> list:
     return out
 
 
+def _units_sql(expr: str, money: bool) -> str:
+    """A figure in the rule's unit as text with two decimals: fen to yuan, rounded half away from zero
+    to the fen (decimal × 0.01 stays decimal in DuckDB, where ÷ 100 would give a double); other
+    figures rounded to two decimals. The same as ``Decimal.quantize(…, ROUND_HALF_UP)``
+    (tests/screening/test_engine_units.py)."""
+    if money:
+        return f"CAST(round({expr}) * 0.01 AS VARCHAR)"
+    return f"CAST(CAST(round({expr}, 2) AS DECIMAL(38,2)) AS VARCHAR)"
+
+
 def _key_type(rule: CompiledRule) -> str:
     return "VARCHAR" if rule.group_by == GroupBy.PERSON else "BIGINT"
 
@@ -382,9 +395,12 @@ def run_rule(
             "SELECT m.k, list_sort(list_distinct(list(p.id_number))) AS ids, []::VARCHAR[] AS names, "
             f"{evidence} AS ev FROM matched m SEMI JOIN hits USING (k) JOIN persons p ON p.rowid = m.pid GROUP BY m.k"
         )
+    cmp = ">" if rule.comparison == Comparison.GT else ">="
     sql = (
-        # the figures as text: Decimal("…") costs a third of DuckDB's own HUGEINT and DECIMAL conversion
-        "SELECT h.subject_key, h.household_id, h.place_code, CAST(h.value AS VARCHAR), CAST(h.threshold AS VARCHAR), "
+        # the figures compared here, exactly, and handed over in the rule's unit as text (no Python
+        # Decimal per hit: DuckDB's own conversion of HUGEINT and DECIMAL costs more than the rest)
+        f"SELECT h.subject_key, h.household_id, h.place_code, {_units_sql('h.value', bool(rule.measure))}, "
+        f"{_units_sql('h.threshold', bool(rule.measure))}, coalesce(h.value {cmp} h.threshold, false), "
         "h.township_code, h.village_code, to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(l.ev, [])) FROM hits h "
         f"LEFT JOIN ({lists}) l USING (k) ORDER BY h.subject_key"
     )
@@ -394,8 +410,9 @@ def run_rule(
         Hit(
             subject_key=subject_key,
             household_id=household_id,
-            value_fen=Decimal(value),
-            threshold_fen=None if threshold is None else Decimal(threshold),
+            value=value,
+            threshold=threshold,
+            fires=fires,
             place_code=place or "",
             township_code=township,
             village_code=village,
@@ -403,7 +420,7 @@ def run_rule(
             names_json=names,
             evidence_json=evidence,
         )
-        for subject_key, household_id, place, value, threshold, township, village, ids, names, evidence in rows
+        for subject_key, household_id, place, value, threshold, fires, township, village, ids, names, evidence in rows
     ]
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +27,6 @@ from dixian.screening.registry_arrow import RegistryRead, can_read_elsewhere
 from dixian.screening.rules import ensure_default_rules, rules_in_force
 
 Progress = Callable[[str, float], None]
-CENT = Decimal("0.01")
 
 
 def county_of_deployment() -> str:
@@ -96,15 +95,6 @@ def compile_rule(rule: AlertRule, county: str, as_of: date, *, loaded_by: dateti
         previous_files=[f.stored_path for f in files[1:]] if rule.aggregate == Aggregate.NEW else [],
     )
     return compiled, files, warnings
-
-
-def to_units(rule: AlertRule, fen: Decimal | None) -> Decimal | None:
-    """An engine figure in the rule's unit: yuan for money (from fen), the number itself otherwise."""
-    if fen is None:
-        return None
-    if rule.measure:
-        fen = fen.scaleb(-2)  # ÷ 100, exactly
-    return fen.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -181,21 +171,12 @@ def evaluate(
                     subjects=subjects,
                     with_threshold=with_threshold,
                 )
-                fired = [h.subject_key for h in outcome.hits if _fires(c.comparison, h)]
+                fired = [h.subject_key for h in outcome.hits if h.fires]
                 outcome.suppressed = _suppressed(rule, as_of, fired, before_run=before_run)
             outcomes.append(outcome)
     finally:
         con.close()
     return outcomes
-
-
-def _fires(comparison: str, hit: engine.Hit) -> bool:
-    """Whether the hit is over its rule's threshold (a hit without a threshold never fires)."""
-    if hit.threshold_fen is None:
-        return False
-    if comparison == "ge":
-        return hit.value_fen >= hit.threshold_fen
-    return hit.value_fen > hit.threshold_fen
 
 
 def _villages_of(outcomes: list[RuleOutcome], county: str) -> set[str]:
@@ -266,8 +247,8 @@ def _alert_rows(outcomes: list[RuleOutcome], run_id: int, as_of: date, villages:
                 hit.subject_key,
                 hit.ids_json,
                 hit.names_json,
-                to_units(rule, hit.value_fen),
-                to_units(rule, hit.threshold_fen),
+                hit.value,
+                hit.threshold,
                 rule.risk,
                 hit.evidence_json,
                 file_id,
@@ -403,10 +384,11 @@ def replay(
         entry = {"rule": rule, "warnings": o.warnings, "hits": len(o.hits), "explanations": []}
         compiled_cmp = rule.comparison
         for hit in o.hits:
-            fired = _fires(rule.comparison, hit)
-            value, threshold = to_units(rule, hit.value_fen), to_units(rule, hit.threshold_fen)
+            fired = hit.fires
+            value = Decimal(hit.value)
+            threshold = None if hit.threshold is None else Decimal(hit.threshold)
             suppressed = o.suppressed.get(hit.subject_key) if fired else None
-            if hit.threshold_fen is None:
+            if threshold is None:
                 reason = "阈值无法计算（缺少该户收入或政策参数），不预警"
             elif not fired:
                 reason = (
