@@ -15,3 +15,5 @@ urlpatterns = [
     path("alerts/", include("dixian.screening.urls")),
     path("", include("dixian.web.urls")),
 ]
+
+handler404 = "dixian.web.views.not_found"

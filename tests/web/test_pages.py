@@ -228,6 +228,14 @@ def test_audit_page_only_for_county_admin(client, registry, county_admin, townsh
     assert "导入台账" in page and "命令行操作员" in page
 
 
+def test_unknown_address_says_so_in_chinese(client, county_admin):
+    client.force_login(county_admin)
+    r = client.get("/alerts/no-such-page/")
+    assert r.status_code == 404
+    page = r.content.decode()
+    assert "您要找的页面不存在" in page and "Resolver404" not in page
+
+
 def test_api_docs_served_locally(client, county_admin):
     client.force_login(county_admin)
     r = client.get("/api/docs")

@@ -356,3 +356,12 @@ def healthz(request):
 def go_household(request):
     """Jump from the search box to a household number."""
     return redirect(reverse("web:households") + "?q=" + request.GET.get("q", ""))
+
+
+def not_found(request, exception=None):
+    """The 404 page: the message of an ``Http404`` raised with one of Dixian's own Chinese texts,
+    else the general one (Django's own page would show an unmatched address as ``Resolver404``)."""
+    message = ""
+    if exception is not None and exception.args and isinstance(exception.args[0], str):
+        message = exception.args[0]
+    return render(request, "404.html", {"exception": message}, status=404)
