@@ -315,8 +315,10 @@ def compile_sql(
         f"FROM ({grouped}) g "
         f"LEFT JOIN households h ON h.household_id = g.household_id WHERE {population[rule.population]}"
     )
+    # whether each hit fires, compared once, exactly (a threshold that cannot be computed never fires)
+    hits = f"SELECT *, coalesce(value {cmp} threshold, false) AS fires FROM ({hits})"
     if with_threshold:
-        hits = f"SELECT * FROM ({hits}) WHERE value {cmp} threshold"
+        hits = f"SELECT * FROM ({hits}) WHERE fires"
     hits = f"SELECT '{prefix}' || CAST(k AS VARCHAR) AS subject_key, * FROM ({hits})"
     return matched, hits
 
@@ -395,12 +397,11 @@ def run_rule(
             "SELECT m.k, list_sort(list_distinct(list(p.id_number))) AS ids, []::VARCHAR[] AS names, "
             f"{evidence} AS ev FROM matched m SEMI JOIN hits USING (k) JOIN persons p ON p.rowid = m.pid GROUP BY m.k"
         )
-    cmp = ">" if rule.comparison == Comparison.GT else ">="
     sql = (
-        # the figures compared here, exactly, and handed over in the rule's unit as text (no Python
-        # Decimal per hit: DuckDB's own conversion of HUGEINT and DECIMAL costs more than the rest)
+        # the figures handed over in the rule's unit as text (no Python Decimal per hit: DuckDB's own
+        # conversion of HUGEINT and DECIMAL costs more than the rest)
         f"SELECT h.subject_key, h.household_id, h.place_code, {_units_sql('h.value', bool(rule.measure))}, "
-        f"{_units_sql('h.threshold', bool(rule.measure))}, coalesce(h.value {cmp} h.threshold, false), "
+        f"{_units_sql('h.threshold', bool(rule.measure))}, h.fires, "
         "h.township_code, h.village_code, to_json(coalesce(l.ids, [])), to_json(coalesce(l.names, [])), to_json(coalesce(l.ev, [])) FROM hits h "
         f"LEFT JOIN ({lists}) l USING (k) ORDER BY h.subject_key"
     )
