@@ -16,7 +16,10 @@ CENT = Decimal("0.01")
 def expected(figure: Decimal, money: bool) -> str:
     if money:
         figure = figure.scaleb(-2)
-    return str(figure.quantize(CENT, rounding=ROUND_HALF_UP))
+    figure = figure.quantize(CENT, rounding=ROUND_HALF_UP)
+    # a figure that rounds to zero is 0.00, not Decimal's "-0.00" (-0.3 fen: DuckDB writes 0.00,
+    # the same number in the alert's numeric column)
+    return str(abs(figure) if figure == 0 else figure)
 
 
 CON = duckdb.connect()

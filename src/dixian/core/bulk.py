@@ -25,7 +25,11 @@ def fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
     from django.db import connection
     from django.db import models as m
 
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname in rows[0]]
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and not getattr(f, "generated", False) and f.attname in rows[0]
+    ]
     names = [f.attname for f in fields]
     getter = operator.itemgetter(*names)
     convs = []
@@ -62,7 +66,12 @@ def insert_values(model, columns: list[str], rows, chunk: int = 5000) -> None:
     from django.db import connection
     from django.db import models as m
 
-    by_name = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
+    # a generated column is the database's to compute (writing it is an error)
+    by_name = {
+        f.attname: f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and not getattr(f, "generated", False)
+    }
     missing = [f for n, f in by_name.items() if n not in columns]
     tail = []
     for f in missing:

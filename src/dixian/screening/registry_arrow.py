@@ -47,25 +47,13 @@ def _queries(county_code: str, needs: frozenset[str]) -> dict[str, Query]:
     if "works" in needs:
         p_cols.append("CASE WHEN work_months > 0 THEN 1 ELSE 0 END")
         p_fields.append(("works", pa.int64()))
-    # the ledger's annual net income in fen: its components if any is filled, else its per-capita
-    # figure × the household size (the survey, if any, takes precedence in the engine)
-    parts = ["wage_income", "business_income", "property_income", "transfer_income", "business_expense"]
-    # one rounding of the whole sum (the parts are stored with two decimals: the same fen as rounding
-    # each part, at a third of SQLite's cost per household)
-    any_part = f"COALESCE({', '.join(parts)}) IS NOT NULL"
-    components = _fen(
-        "(" + " + ".join(f"COALESCE({c}, 0)" for c in parts[:4]) + f" - COALESCE({parts[4]}, 0))"
-    )
-    size = "COALESCE(NULLIF(size, 0), declared_size)"
-    ledger_net = (
-        f"CASE WHEN {any_part} THEN {components} "
-        f"WHEN declared_per_capita_income IS NOT NULL THEN {_fen('declared_per_capita_income')} * {size} END"
-    )
     h_cols = [
         "id",
         "CASE WHEN household_type = 'lifted' THEN 1 ELSE 0 END",
         "CASE WHEN monitoring_category <> '' THEN 1 ELSE 0 END",
-        ledger_net,
+        # the ledger's annual net income in fen, computed and stored by the database when written
+        # (``Household.ledger_net_fen``; the survey, if any, takes precedence in the engine)
+        "ledger_net_fen",
     ]
     # the township and village: the region of the household's alerts (and the water rule's villages)
     h_cols += ["township_code", "village_code"]
