@@ -52,7 +52,7 @@ def _rows(model, frame: pl.DataFrame) -> tuple[list[str], list[tuple]]:
 
     names, fill = [], {}
     for f in model._meta.concrete_fields:
-        if f.primary_key:
+        if f.primary_key or getattr(f, "generated", False):  # a generated column is the database's
             continue
         col = f.column
         names.append(col)
