@@ -47,13 +47,13 @@ def _villages() -> list[str]:
 
 
 def _rows(model, frame: pl.DataFrame) -> tuple[list[str], list[tuple]]:
-    """Every concrete column of ``model`` (but the id): from ``frame`` or the field's default."""
+    """Every column an insert writes (``written_fields``): from ``frame`` or the field's default."""
     from django.db import models
 
+    from dixian.core.bulk import written_fields
+
     names, fill = [], {}
-    for f in model._meta.concrete_fields:
-        if f.primary_key or getattr(f, "generated", False):  # a generated column is the database's
-            continue
+    for f in written_fields(model):
         col = f.column
         names.append(col)
         if col in frame.columns:

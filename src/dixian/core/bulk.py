@@ -14,6 +14,14 @@ def _json_text(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def written_fields(model) -> list:
+    """The columns an insert writes: all but the id and the generated ones (the database's to
+    compute; writing one is an error)."""
+    return [
+        f for f in model._meta.concrete_fields if not f.primary_key and not getattr(f, "generated", False)
+    ]
+
+
 def fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
     """INSERT plain rows (dicts of field attnames) without model instances: each column converted once
     per value by a converter chosen per field type (JSON, datetime go through the field; the rest as
@@ -25,11 +33,7 @@ def fast_insert(model, rows: list[dict], chunk: int = 5000) -> None:
     from django.db import connection
     from django.db import models as m
 
-    fields = [
-        f
-        for f in model._meta.concrete_fields
-        if not f.primary_key and not getattr(f, "generated", False) and f.attname in rows[0]
-    ]
+    fields = [f for f in written_fields(model) if f.attname in rows[0]]
     names = [f.attname for f in fields]
     getter = operator.itemgetter(*names)
     convs = []
@@ -66,12 +70,7 @@ def insert_values(model, columns: list[str], rows, chunk: int = 5000) -> None:
     from django.db import connection
     from django.db import models as m
 
-    # a generated column is the database's to compute (writing it is an error)
-    by_name = {
-        f.attname: f
-        for f in model._meta.concrete_fields
-        if not f.primary_key and not getattr(f, "generated", False)
-    }
+    by_name = {f.attname: f for f in written_fields(model)}
     missing = [f for n, f in by_name.items() if n not in columns]
     tail = []
     for f in missing:

@@ -35,20 +35,19 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models.functions import Coalesce
 
 from dixian.core.errors import ValidationError
 from dixian.indicators.catalogue import BY_CODE, CODES
 from dixian.monitoring.models import CaseStatus, MonitoringCase
 from dixian.regions.selectors import code_level
 from dixian.registry.choices import EliminationMode, HouseholdType, MonitoringCategory, RiskType
-from dixian.registry.models import Household, Person
+from dixian.registry.models import EXPENSE_PART, INCOME_PARTS, Household, Person, fen_of
 
 # Spells that count at all: identified and approved (not under identification review, not rejected).
 COUNTED_STATUSES = (CaseStatus.MONITORED, CaseStatus.ELIMINATING, CaseStatus.ELIMINATED)
 SPELL_KEY = 10**10  # identified_month * SPELL_KEY + id orders a household's spells (ids < 10^10)
-INCOME_COLUMNS = ("wage_income", "business_income", "property_income", "transfer_income")
-EXPENSE_COLUMN = "business_expense"
+INCOME_COLUMNS, EXPENSE_COLUMN = INCOME_PARTS, EXPENSE_PART
 _INCOME_KEY = {
     "wage_income": "wage",
     "business_income": "business",
@@ -258,7 +257,7 @@ def _flow(case_region: Q, start: int, end: int, group: str | None) -> dict:
 def _fen(column: str):
     """Σ of a money column in fen (integer): exact on SQLite, whose decimals are stored as REAL."""
     money = Coalesce(F(column), Value(Decimal(0)), output_field=DecimalField(max_digits=14, decimal_places=2))
-    return Sum(Cast(Round(money * Value(100)), BigIntegerField()))
+    return Sum(fen_of(money))
 
 
 def _income(hh_region: Q, group: str | None) -> dict:

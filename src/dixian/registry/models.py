@@ -12,10 +12,12 @@ from dixian.core.models import RegionScoped
 from dixian.registry.choices import EliminationMode, HouseholdType, MonitoringCategory, RiskStatus
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "null": True, "blank": True}
+# the ledger's four incomes and its expense (the household's columns)
 INCOME_PARTS = ("wage_income", "business_income", "property_income", "transfer_income")
+EXPENSE_PART = "business_expense"
 
 
-def _fen(expression):
+def fen_of(expression):
     """Yuan with two decimals to integer fen (exact: one rounding of a sum of two-decimal values)."""
     return Cast(Round(expression * models.Value(Decimal(100))), models.BigIntegerField())
 
@@ -30,9 +32,9 @@ def ledger_net_fen_expression():
     components = sum(
         (Coalesce(c, zero) for c in INCOME_PARTS[1:]),
         Coalesce(INCOME_PARTS[0], zero),
-    ) - Coalesce("business_expense", zero)
+    ) - Coalesce(EXPENSE_PART, zero)
     any_part = models.Q()
-    for c in (*INCOME_PARTS, "business_expense"):
+    for c in (*INCOME_PARTS, EXPENSE_PART):
         any_part |= models.Q(**{f"{c}__isnull": False})
     # no size (0 or unknown): no figure, as ``per_capita_income``
     size = Coalesce(
@@ -41,11 +43,11 @@ def ledger_net_fen_expression():
         output_field=models.BigIntegerField(),
     )
     return models.Case(
-        models.When(any_part, then=_fen(components)),
+        models.When(any_part, then=fen_of(components)),
         models.When(
             declared_per_capita_income__isnull=False,
             then=models.ExpressionWrapper(
-                _fen(models.F("declared_per_capita_income")) * size, output_field=models.BigIntegerField()
+                fen_of(models.F("declared_per_capita_income")) * size, output_field=models.BigIntegerField()
             ),
         ),
         default=None,
@@ -118,10 +120,11 @@ class Household(RegionScoped):
 
     @property
     def net_income(self) -> Decimal | None:
-        parts = [self.wage_income, self.business_income, self.property_income, self.transfer_income]
-        if all(p is None for p in parts) and self.business_expense is None:
+        parts = [getattr(self, c) for c in INCOME_PARTS]
+        expense = getattr(self, EXPENSE_PART)
+        if all(p is None for p in parts) and expense is None:
             return None
-        return sum((p or Decimal(0) for p in parts), Decimal(0)) - (self.business_expense or Decimal(0))
+        return sum((p or Decimal(0) for p in parts), Decimal(0)) - (expense or Decimal(0))
 
     @property
     def per_capita_income(self) -> Decimal | None:
