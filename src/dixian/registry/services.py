@@ -216,8 +216,11 @@ def import_ledger(
 def _refresh_statistics(summary: dict) -> None:
     """After a large import, let the query planner see the new sizes (PostgreSQL's autovacuum may be
     off or late; SQLite has no statistics until ANALYZE). On PostgreSQL outside a transaction also
-    VACUUM, which marks the new pages all-visible: the screening's read of the registry is then an
-    index-only scan of ``person_screening_idx`` (3M persons: 2.3 s instead of 2.7 s)."""
+    VACUUM, which sets the new rows' hint bits and marks their pages all-visible, so that the first
+    reads after the import (a screening reads every person of the county) do not dirty and write
+    every page again. (SQLite reads the screening's persons from ``person_screening_idx`` alone;
+    PostgreSQL's planner prefers a sequential scan for a whole county, which costs its server the
+    same as the index-only scan: 1.05–1.10 against 1.04–1.07 s for 3M persons.)"""
     if summary.get("persons_added", 0) + summary.get("persons_changed", 0) < 10000:
         return
     from django.db import connection
