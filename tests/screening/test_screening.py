@@ -143,6 +143,18 @@ def test_repeats_within_the_suppression_window_make_no_new_alerts(county):
     assert later_subjects & {k for c, k in first_subjects if c == "medical_registered"}
 
 
+def test_a_run_dated_before_an_alert_already_raised_does_not_repeat_it(county):
+    # a missed day caught up later: the run of the day before the first alert repeats it all the same
+    first = run_screening(actor=CLI, as_of=AS_OF, codes=["medical_registered"])
+    first_subjects = set(Alert.objects.filter(run=first).values_list("subject_key", flat=True))
+    assert first_subjects
+    earlier = run_screening(actor=CLI, as_of=AS_OF - timedelta(days=1), codes=["medical_registered"])
+    med = earlier.results["medical_registered"]
+    assert med["suppressed"] > 0 and med["new"] == med["hits"] - med["suppressed"]
+    earlier_subjects = set(Alert.objects.filter(run=earlier).values_list("subject_key", flat=True))
+    assert not (first_subjects & earlier_subjects)
+
+
 def test_run_is_recorded_and_audited(county):
     run = run_screening(actor=CLI, as_of=AS_OF)
     assert run.finished_at and run.seconds >= 0

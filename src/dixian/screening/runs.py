@@ -111,8 +111,10 @@ def _suppressed(
 ) -> dict[str, int]:
     if not keys or not rule.suppress_days:
         return {}
-    since = as_of - timedelta(days=rule.suppress_days - 1)
-    qs = Alert.objects.filter(rule_code=rule.code, raised_on__gte=since, raised_on__lte=as_of)
+    # the window reaches both ways: a run dated before an alert already raised (a missed day caught
+    # up later) repeats it as much as a run after it does
+    reach = timedelta(days=rule.suppress_days - 1)
+    qs = Alert.objects.filter(rule_code=rule.code, raised_on__gte=as_of - reach, raised_on__lte=as_of + reach)
     if before_run is not None:
         qs = qs.filter(run_id__lt=before_run)
     out = {}
